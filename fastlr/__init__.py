@@ -1,0 +1,47 @@
+"""fastlr: logistic regression as a neural network — the lecture's loop and vectorized
+gradient descent in pure Python, NumPy, Numba and Cython, behind one interface.
+
+>>> import fastlr
+>>> w, b = fastlr.initialize_with_zeros(2)
+>>> grads, cost = fastlr.propagate(w, b, [[1., 2.], [3., 4.]], [[1, 0]])
+>>> round(cost, 6)
+0.693147
+
+Importing fastlr imports no numba and compiles nothing: backends load when first used.
+"""
+
+from fastlr.api import (
+    accuracy,
+    initialize_with_zeros,
+    model,
+    optimize,
+    predict,
+    propagate,
+    sigmoid,
+)
+from fastlr.registry import (
+    BackendUnavailable,
+    Implementation,
+    ImplementationInfo,
+    fastest,
+    get,
+    implementations,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackendUnavailable",
+    "Implementation",
+    "ImplementationInfo",
+    "accuracy",
+    "fastest",
+    "get",
+    "implementations",
+    "initialize_with_zeros",
+    "model",
+    "optimize",
+    "predict",
+    "propagate",
+    "sigmoid",
+]

@@ -1,0 +1,131 @@
+"""The course's functions, in the course's notation and with its return shapes.
+
+``X`` is an array of shape (n_x, m) — one example per column —, ``Y`` of shape (1, m)
+with labels 0/1, ``w`` of shape (n_x, 1) and ``b`` a scalar. ``backend`` is one of
+``"auto"`` (the fastest available; see :func:`fastlr.fastest`), ``"python"``, ``"numpy"``,
+``"numba"``, ``"cython"``; ``variant`` is ``"loop"`` (the lecture's explicit for-loop) or
+``"vectorized"`` (the lecture's whole-array form).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fastlr import validation
+from fastlr.backends import numpy_
+from fastlr.registry import get
+
+
+def sigmoid(z):
+    """Logistic function ``1 / (1 + e^-z)``, computed without overflow for any finite ``z``.
+
+    Parameters
+    ----------
+    z : scalar or array_like
+
+    Returns
+    -------
+    s : float or ndarray of the shape of ``z``
+    """
+    s = numpy_.sigmoid(z)
+    return float(s) if s.ndim == 0 else s
+
+
+def initialize_with_zeros(dim):
+    """``w`` of shape (dim, 1) filled with zeros and ``b = 0.0``."""
+    return np.zeros((validation.check_integer("dim", dim, minimum=1), 1)), 0.0
+
+
+def propagate(w, b, X, Y, *, backend="auto", variant="vectorized"):
+    """Cost and gradient of the cross-entropy cost, one forward and backward pass.
+
+    Parameters
+    ----------
+    w : array_like of shape (n_x, 1)
+    b : float
+    X : array_like of shape (n_x, m)
+        float64 and float32 arrays are read in place (C- or F-ordered, strided, read-only).
+    Y : array_like of shape (1, m), labels 0 or 1
+    backend, variant : str
+        Which implementation computes it (see the module docstring).
+
+    Returns
+    -------
+    grads : dict
+        ``{"dw": array of shape (n_x, 1), "db": float}``, the gradients of the cost.
+    cost : float
+        ``-(1/m) Σ [y log a + (1 - y) log(1 - a)]``, computed in the overflow-safe form
+        ``(1/m) Σ [log(1 + e^z) - y z]``.
+    """
+    return get(backend, variant).propagate(w, b, X, Y)
+
+
+def optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=False, *,
+             backend="auto", variant="vectorized"):
+    """Gradient descent: ``w := w - learning_rate * dw``, ``b := b - learning_rate * db``.
+
+    Returns
+    -------
+    params : dict
+        ``{"w": array of shape (n_x, 1), "b": float}`` after ``num_iterations`` updates.
+    grads : dict
+        ``{"dw", "db"}`` of the last iteration, computed before its update.
+    costs : list of float
+        The cost at every iteration ``i`` with ``i % 100 == 0``.
+
+    The caller's ``w`` and ``X`` are never modified.
+    """
+    return get(backend, variant).optimize(w, b, X, Y, num_iterations, learning_rate, print_cost)
+
+
+def predict(w, b, X):
+    """Labels predicted by ``(w, b)``: array of shape (1, m) holding 1.0 where ``σ(wᵀx + b) > 0.5``, else 0.0."""
+    w = validation.check_w(w)
+    b = validation.check_b(b)
+    X = validation.check_X(X, n_x=w.shape[0])
+    A = numpy_.sigmoid(np.dot(w, X) + b)
+    if np.isnan(A).any():
+        validation.check_result(A, 0.0, 0.0, X)  # names the NaN/inf in X
+    return (A > 0.5).astype(np.float64).reshape(1, -1)
+
+
+def accuracy(Y_prediction, Y) -> float:
+    """Percentage of labels predicted right, as the course computes it."""
+    return float(100 - np.mean(np.abs(np.asarray(Y_prediction) - np.asarray(Y))) * 100)
+
+
+def model(X_train, Y_train, X_test, Y_test, num_iterations=2000, learning_rate=0.5,
+          print_cost=False, *, backend="auto", variant="vectorized"):
+    """The course's model: zeros init, ``optimize``, then ``predict`` on both sets.
+
+    Returns
+    -------
+    d : dict
+        The course's keys ``costs``, ``Y_prediction_test``, ``Y_prediction_train``, ``w``,
+        ``b``, ``learning_rate``, ``num_iterations``, plus ``train_accuracy`` and
+        ``test_accuracy`` in percent.
+    """
+    X_train = validation.check_X(X_train)
+    w, b = initialize_with_zeros(X_train.shape[0])
+    params, grads, costs = optimize(w, b, X_train, Y_train, num_iterations, learning_rate,
+                                    print_cost, backend=backend, variant=variant)
+    w, b = params["w"], params["b"]
+    Y_prediction_test = predict(w, b, X_test)
+    Y_prediction_train = predict(w, b, X_train)
+    validation.check_Y(Y_test, m=Y_prediction_test.shape[1])
+    train_accuracy = accuracy(Y_prediction_train, Y_train)
+    test_accuracy = accuracy(Y_prediction_test, Y_test)
+    if print_cost:
+        print(f"train accuracy: {train_accuracy} %")
+        print(f"test accuracy: {test_accuracy} %")
+    return {
+        "costs": costs,
+        "Y_prediction_test": Y_prediction_test,
+        "Y_prediction_train": Y_prediction_train,
+        "w": w,
+        "b": b,
+        "learning_rate": learning_rate,
+        "num_iterations": num_iterations,
+        "train_accuracy": train_accuracy,
+        "test_accuracy": test_accuracy,
+    }

@@ -1,0 +1,218 @@
+"""Backends × variants: lazy import, availability with reasons, and the fastest one.
+
+A backend is a module of :mod:`fastlr.backends`, imported the first time it is asked for
+(so ``import fastlr`` imports no numba and compiles nothing). :func:`get` wraps one of its
+kernels in an :class:`Implementation`, which validates the course-shaped inputs, calls the
+kernel and shapes its results like the course.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+from dataclasses import dataclass, field
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from fastlr import validation
+
+#: backend name -> (module, what to do when it cannot be imported)
+BACKENDS = {
+    "python": ("fastlr.backends.python_", "it needs only the standard library"),
+    "numpy": ("fastlr.backends.numpy_", "pip install numpy"),
+    "numba": ("fastlr.backends.numba_", "pip install numba"),
+    "cython": (
+        "fastlr.backends._cython",
+        "the compiled extension is missing: reinstall fastlr where a C compiler is available "
+        "(pip install --force-reinstall --no-deps .) and look for the build error",
+    ),
+}
+
+VARIANTS = ("loop", "vectorized")
+
+#: every (backend, variant) pair fastlr implements, listed by implementations()
+PAIRS = tuple((backend, variant) for backend in BACKENDS for variant in VARIANTS)
+
+#: fastest() picks the first available pair of this list. Compiled kernels run at
+#: memory speed whichever the variant (the loop reads X once; NumPy-style code reads it
+#: twice), NumPy's BLAS calls come next, interpreted loops last.
+PREFERENCE = (
+    ("cython", "loop"),
+    ("numba", "loop"),
+    ("cython", "vectorized"),
+    ("numba", "vectorized"),
+    ("numpy", "vectorized"),
+    ("python", "vectorized"),
+    ("python", "loop"),
+    ("numpy", "loop"),
+)
+
+#: environment variable that makes backend="auto" mean this backend
+ENV_BACKEND = "FASTLR_BACKEND"
+
+
+class BackendUnavailable(ImportError):
+    """A backend that is known to fastlr but cannot be used here; the message says why."""
+
+
+class ImplementationInfo(NamedTuple):
+    """One entry of :func:`implementations`."""
+
+    backend: str
+    variant: str
+    available: bool
+    reason: str | None  # why it is unavailable, with an install hint; None when available
+
+
+@functools.lru_cache(maxsize=None)
+def _load(backend: str):
+    """The backend's module; raises BackendUnavailable (cached either way)."""
+    module_name, hint = BACKENDS[backend]
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as error:
+        raise BackendUnavailable(f"{backend} backend unavailable ({error}); {hint}") from error
+
+
+def _check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {['auto', *BACKENDS]}; got {backend!r}")
+    return backend
+
+
+def _check_variant(variant: str) -> str:
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {list(VARIANTS)}; got {variant!r}")
+    return variant
+
+
+def implementations() -> list[ImplementationInfo]:
+    """Every (backend, variant) pair, whether it can be used here, and if not why.
+
+    Imports the backends (numba among them) but compiles nothing.
+    """
+    infos = []
+    for backend, variant in PAIRS:
+        try:
+            _load(backend)
+        except BackendUnavailable as error:
+            infos.append(ImplementationInfo(backend, variant, False, str(error)))
+        else:
+            infos.append(ImplementationInfo(backend, variant, True, None))
+    return infos
+
+
+def get(backend: str = "auto", variant: str = "vectorized") -> Implementation:
+    """The implementation of ``variant`` in ``backend``.
+
+    ``backend="auto"`` means the fastest available backend for ``variant`` (or the backend
+    named by the ``FASTLR_BACKEND`` environment variable, when it is set). Raises
+    ``ValueError`` for unknown names and :class:`BackendUnavailable` (an ``ImportError``)
+    when the backend cannot be used here.
+    """
+    _check_variant(variant)
+    if backend == "auto":
+        forced = os.environ.get(ENV_BACKEND)
+        if forced:
+            backend = _check_env_backend(forced)
+        else:
+            backend = next(b for b, v in PREFERENCE if v == variant and _available(b))
+    return _implementation(_check_backend(backend), variant)
+
+
+def fastest() -> Implementation:
+    """The fastest implementation available here (of ``FASTLR_BACKEND``'s backend, if set)."""
+    forced = os.environ.get(ENV_BACKEND)
+    allowed = [_check_env_backend(forced)] if forced else list(BACKENDS)
+    for backend, variant in PREFERENCE:
+        if backend in allowed and _available(backend):
+            return _implementation(backend, variant)
+    return _implementation(allowed[0], "vectorized")  # raises BackendUnavailable with the reason
+
+
+def _check_env_backend(name: str) -> str:
+    if name not in BACKENDS:
+        raise ValueError(
+            f"environment variable {ENV_BACKEND} must be one of {list(BACKENDS)}; got {name!r}"
+        )
+    return name
+
+
+def _available(backend: str) -> bool:
+    try:
+        _load(backend)
+    except BackendUnavailable:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=None)
+def _implementation(backend: str, variant: str) -> Implementation:
+    module = _load(backend)
+    optimizers = getattr(module, "OPTIMIZERS", {})
+    return Implementation(backend, variant, module.KERNELS[variant], optimizers.get(variant))
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """One (backend, variant) pair behind the course's interface.
+
+    ``propagate`` and ``optimize`` take and return what :func:`fastlr.propagate` and
+    :func:`fastlr.optimize` do (course shapes), and validate their inputs the same way.
+    """
+
+    backend: str
+    variant: str
+    kernel: Callable = field(repr=False, compare=False)
+    compiled_optimize: Callable | None = field(default=None, repr=False, compare=False)
+
+    def propagate(self, w, b, X, Y):
+        """Cost and gradients: ``(grads, cost)``, ``grads = {"dw": (n_x, 1) array, "db": float}``."""
+        w, b, X, Y = validation.check_problem(w, b, X, Y)
+        dw, db, cost = self._run_kernel(w, b, X, Y)
+        return {"dw": dw.reshape(-1, 1), "db": db}, cost
+
+    def optimize(self, w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=False):
+        """Gradient descent: ``(params, grads, costs)`` like the course's ``optimize``.
+
+        ``costs`` holds the cost of iteration ``i`` for every ``i % 100 == 0``; ``grads``
+        are those of the last iteration (before its update), or, with
+        ``num_iterations=0``, those at the unchanged parameters. The caller's arrays are
+        never modified. With a compiled training loop the costs are printed when it
+        returns.
+        """
+        w, b, X, Y, num_iterations, learning_rate = validation.check_training(
+            w, b, X, Y, num_iterations, learning_rate
+        )
+        if num_iterations == 0:
+            dw, db, _ = self._run_kernel(w, b, X, Y)
+            costs = []
+        elif self.compiled_optimize is not None:
+            w, b, dw, db, costs = self.compiled_optimize(w, b, X, Y, num_iterations, learning_rate)
+            w, dw = np.asarray(w, dtype=np.float64), np.asarray(dw, dtype=np.float64)
+            b, db, costs = float(b), float(db), [float(cost) for cost in costs]
+            validation.check_result(dw, db, costs[-1], X)
+            if print_cost:
+                for k, cost in enumerate(costs):
+                    print("Cost after iteration %i: %f" % (100 * k, cost))
+        else:
+            costs = []
+            for i in range(num_iterations):
+                dw, db, cost = self._run_kernel(w, b, X, Y)
+                w = w - learning_rate * dw
+                b = b - learning_rate * db
+                if i % 100 == 0:
+                    costs.append(cost)
+                    if print_cost:
+                        print("Cost after iteration %i: %f" % (i, cost))
+        params = {"w": w.reshape(-1, 1), "b": b}
+        grads = {"dw": dw.reshape(-1, 1), "db": db}
+        return params, grads, costs
+
+    def _run_kernel(self, w, b, X, Y):
+        dw, db, cost = self.kernel(w, b, X, Y)
+        dw, db, cost = np.asarray(dw, dtype=np.float64), float(db), float(cost)
+        validation.check_result(dw, db, cost, X)
+        return dw, db, cost

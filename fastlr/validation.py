@@ -1,0 +1,184 @@
+"""Every input check of fastlr, in one place.
+
+The public layer (:mod:`fastlr.api`, :class:`fastlr.registry.Implementation`) calls these
+functions before any kernel runs; kernels never validate. Errors name the argument, say
+what was expected and what was given::
+
+    ValueError: X must have shape (n_x, m) = (2, m); got (3, 4)
+
+Types that are wrong (complex, strings, objects, a non-scalar ``b``, a float
+``num_iterations``) raise ``TypeError``; values that are wrong (shapes, NaN/inf, labels,
+negative numbers) raise ``ValueError``.
+
+One check is deliberately *not* made before the kernel: whether ``X`` holds NaN or ±inf.
+Scanning ``X`` costs a full read of it — as much as a fast ``propagate`` itself. A
+non-finite entry of ``X`` always makes ``dw`` or the cost non-finite (``nan * dz`` and
+``inf * dz`` are never finite), so :func:`check_result` looks at the few output numbers
+and, only when one is not finite, scans ``X`` to raise the precise error. Training
+(:func:`check_training`) scans ``X`` once up front, since there the scan is paid once for
+many iterations.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+#: dtypes a kernel reads in place; every other real dtype is converted to float64
+KERNEL_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def _describe(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"array of dtype {value.dtype} and shape {value.shape}"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _as_real_array(name: str, value) -> np.ndarray:
+    """``np.asarray(value)`` for a real (bool, integer or float) array, else TypeError."""
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:  # ragged nested lists and the like
+        raise TypeError(f"{name} must be an array of real numbers; got {value!r} ({error})")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must be an array of real numbers (bool, int or float); "
+            f"got dtype {array.dtype}"
+        )
+    return array
+
+
+def _check_ndim(name: str, array: np.ndarray, shape_text: str) -> None:
+    if array.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D with shape {shape_text}; got {array.ndim}-D shape {array.shape}"
+        )
+
+
+def check_X(X, n_x: int | None = None) -> np.ndarray:
+    """``X`` as float64 or float32, of shape ``(n_x, m)`` with ``n_x, m >= 1``.
+
+    float64 and float32 arrays are returned as they are, whatever their memory order or
+    strides and even if read-only: no copy. Bool and integer arrays become float64 copies.
+    NaN/inf are not looked for here (see the module docstring).
+    """
+    array = _as_real_array("X", X)
+    _check_ndim("X", array, "(n_x, m)")
+    if n_x is not None and array.shape[0] != n_x:
+        raise ValueError(
+            f"X must have shape (n_x, m) = ({n_x}, m) to match w of shape ({n_x}, 1); "
+            f"got {array.shape}"
+        )
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"X must have at least one feature and one example; got shape {array.shape}")
+    if array.dtype not in KERNEL_DTYPES:
+        array = array.astype(np.float64)
+    return array
+
+
+def check_w(w) -> np.ndarray:
+    """``w`` of shape ``(n_x, 1)``, finite, as a new contiguous float64 array of shape (n_x,)."""
+    array = _as_real_array("w", w)
+    _check_ndim("w", array, "(n_x, 1)")
+    if array.shape[1] != 1 or array.shape[0] == 0:
+        raise ValueError(f"w must have shape (n_x, 1) with n_x >= 1; got {array.shape}")
+    vector = np.array(array[:, 0], dtype=np.float64)  # always a copy: kernels never see the caller's w
+    if not np.isfinite(vector).all():
+        raise ValueError(f"w must be finite; got {np.count_nonzero(~np.isfinite(vector))} NaN/inf value(s)")
+    return vector
+
+
+def check_b(b) -> float:
+    """``b`` a finite real scalar (Python or NumPy number, or 0-d array), as a float."""
+    if isinstance(b, np.ndarray):
+        if b.ndim != 0:
+            raise TypeError(f"b must be a real scalar; got {_describe(b)}")
+        b = b[()]
+    if not isinstance(b, (numbers.Real, np.bool_)):
+        raise TypeError(f"b must be a real scalar; got {_describe(b)}")
+    value = float(b)
+    if not np.isfinite(value):
+        raise ValueError(f"b must be finite; got {value}")
+    return value
+
+
+def check_Y(Y, m: int) -> np.ndarray:
+    """``Y`` of shape ``(1, m)`` with labels 0/1, as a new contiguous float64 array of shape (m,)."""
+    array = _as_real_array("Y", Y)
+    _check_ndim("Y", array, "(1, m)")
+    if array.shape != (1, m):
+        raise ValueError(f"Y must have shape (1, m) = (1, {m}) to match X; got {array.shape}")
+    labels = np.array(array[0], dtype=np.float64)
+    bad = (labels != 0) & (labels != 1)  # NaN is caught here too
+    if bad.any():
+        examples = np.unique(labels[bad])[:5]
+        raise ValueError(f"Y must hold labels 0 or 1; got {bad.sum()} other value(s), e.g. {examples.tolist()}")
+    return labels
+
+
+def check_learning_rate(learning_rate) -> float:
+    if isinstance(learning_rate, (bool, np.bool_)) or not isinstance(learning_rate, numbers.Real):
+        raise TypeError(f"learning_rate must be a real number; got {_describe(learning_rate)}")
+    value = float(learning_rate)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"learning_rate must be finite and >= 0; got {value}")
+    return value
+
+
+def check_integer(name: str, value, minimum: int = 0) -> int:
+    """An integer (Python or NumPy, not bool) ``>= minimum``."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer; got {_describe(value)}")
+    try:
+        integer = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer; got {_describe(value)}") from None
+    if integer < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {integer}")
+    return integer
+
+
+def check_problem(w, b, X, Y):
+    """Validate a ``propagate`` call; returns kernel arguments ``(w, b, X, Y)``.
+
+    ``w`` becomes a float64 vector of shape (n_x,), ``Y`` a float64 vector of shape (m,)
+    (both new arrays), ``b`` a float, ``X`` a float64/float32 array of shape (n_x, m),
+    not copied when it already is one.
+    """
+    w_vector = check_w(w)
+    b_value = check_b(b)
+    X_array = check_X(X, n_x=w_vector.shape[0])
+    Y_vector = check_Y(Y, m=X_array.shape[1])
+    return w_vector, b_value, X_array, Y_vector
+
+
+def check_training(w, b, X, Y, num_iterations, learning_rate):
+    """Validate an ``optimize`` call: :func:`check_problem`, the two numbers, and X finite."""
+    w_vector, b_value, X_array, Y_vector = check_problem(w, b, X, Y)
+    iterations = check_integer("num_iterations", num_iterations)
+    rate = check_learning_rate(learning_rate)
+    _check_X_finite(X_array)
+    return w_vector, b_value, X_array, Y_vector, iterations, rate
+
+
+def _check_X_finite(X: np.ndarray) -> None:
+    finite = np.isfinite(X)
+    if not finite.all():
+        count = finite.size - np.count_nonzero(finite)
+        j, i = np.argwhere(~finite)[0]
+        raise ValueError(
+            f"X must be finite; got {count} NaN/inf value(s), the first at X[{j}, {i}] = {X[j, i]}"
+        )
+
+
+def check_result(dw: np.ndarray, db: float, cost: float, X: np.ndarray) -> None:
+    """After a kernel: a non-finite result means NaN/inf in X (raise that), or overflow."""
+    if np.isfinite(cost) and np.isfinite(db) and np.isfinite(dw).all():
+        return
+    _check_X_finite(X)
+    raise ValueError(
+        "the cost or gradient overflowed to NaN/inf although X, w and b are finite; "
+        f"got cost={cost}, db={db}: scale X (e.g. divide by its maximum)"
+    )
