@@ -18,27 +18,34 @@ import numpy as np
 
 from fastlr import validation
 
-#: backend name -> (module, what to do when it cannot be imported)
+#: backend name -> (module, variants, what to do when it cannot be imported)
 BACKENDS = {
-    "python": ("fastlr.backends.python_", "it needs only the standard library"),
-    "numpy": ("fastlr.backends.numpy_", "pip install numpy"),
-    "numba": ("fastlr.backends.numba_", "pip install numba"),
+    "python": ("fastlr.backends.python_", ("loop", "vectorized"),
+               "it needs only the standard library"),
+    "numpy": ("fastlr.backends.numpy_", ("loop", "vectorized"), "pip install numpy"),
+    "numba": ("fastlr.backends.numba_", ("loop", "vectorized", "fused"), "pip install numba"),
     "cython": (
         "fastlr.backends._cython",
+        ("loop", "vectorized", "fused"),
         "the compiled extension is missing: reinstall fastlr where a C compiler is available "
         "(pip install --force-reinstall --no-deps .) and look for the build error",
     ),
 }
 
-VARIANTS = ("loop", "vectorized")
+#: ``loop`` and ``vectorized`` are the lecture's two forms (DESIGN.md section 2), in every
+#: backend; ``fused`` is the compiled backends' fastest path: one multi-threaded pass over X.
+VARIANTS = ("loop", "vectorized", "fused")
 
 #: every (backend, variant) pair fastlr implements, listed by implementations()
-PAIRS = tuple((backend, variant) for backend in BACKENDS for variant in VARIANTS)
+PAIRS = tuple((backend, variant) for backend, (_, variants, _) in BACKENDS.items()
+              for variant in variants)
 
 #: fastest() picks the first available pair of this list. Compiled kernels run at
 #: memory speed whichever the variant (the loop reads X once; NumPy-style code reads it
 #: twice), NumPy's BLAS calls come next, interpreted loops last.
 PREFERENCE = (
+    ("cython", "fused"),
+    ("numba", "fused"),
     ("cython", "loop"),
     ("numba", "loop"),
     ("cython", "vectorized"),
@@ -69,7 +76,7 @@ class ImplementationInfo(NamedTuple):
 @functools.lru_cache(maxsize=None)
 def _load(backend: str):
     """The backend's module; raises BackendUnavailable (cached either way)."""
-    module_name, hint = BACKENDS[backend]
+    module_name, _, hint = BACKENDS[backend]
     try:
         return importlib.import_module(module_name)
     except ImportError as error:
@@ -118,8 +125,15 @@ def get(backend: str = "auto", variant: str = "vectorized") -> Implementation:
         if forced:
             backend = _check_env_backend(forced)
         else:
-            backend = next(b for b, v in PREFERENCE if v == variant and _available(b))
-    return _implementation(_check_backend(backend), variant)
+            backend = next((b for b, v in PREFERENCE if v == variant and _available(b)),
+                           "numba")  # only compiled backends have "fused"; raises why
+    _check_backend(backend)
+    if (backend, variant) not in PAIRS:
+        raise ValueError(
+            f"variant must be one of {list(BACKENDS[backend][1])} for backend {backend!r}; "
+            f"got {variant!r}"
+        )
+    return _implementation(backend, variant)
 
 
 def fastest() -> Implementation:
