@@ -24,6 +24,12 @@ def sigmoid(z):
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+# NaN/inf in X (or an overflowing z) only makes the result non-finite: the caller checks
+# the result and raises a clear error, so NumPy's RuntimeWarnings would be noise
+QUIET = np.errstate(over="ignore", invalid="ignore")
+
+
+@QUIET
 def propagate_loop(w, b, X, Y):
     n_x, m = X.shape
     J = 0.0
@@ -42,6 +48,7 @@ def propagate_loop(w, b, X, Y):
     return dw / m, db / m, J / m
 
 
+@QUIET
 def propagate_vectorized(w, b, X, Y):
     m = X.shape[1]
     Z = np.dot(w.astype(X.dtype, copy=False), X).astype(np.float64) + b
