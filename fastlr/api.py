@@ -3,8 +3,9 @@
 ``X`` is an array of shape (n_x, m) — one example per column —, ``Y`` of shape (1, m)
 with labels 0/1, ``w`` of shape (n_x, 1) and ``b`` a scalar. ``backend`` is one of
 ``"auto"`` (the fastest available; see :func:`fastlr.fastest`), ``"python"``, ``"numpy"``,
-``"numba"``, ``"cython"``; ``variant`` is ``"loop"`` (the lecture's explicit for-loop) or
-``"vectorized"`` (the lecture's whole-array form).
+``"numba"``, ``"cython"``; ``variant`` is ``"loop"`` (the lecture's explicit for-loop),
+``"vectorized"`` (the lecture's whole-array form), ``"fused"`` (the compiled backends'
+fastest path) or ``"auto"`` (the default: the fastest; see :func:`fastlr.get`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def initialize_with_zeros(dim):
     return np.zeros((validation.check_integer("dim", dim, minimum=1), 1)), 0.0
 
 
-def propagate(w, b, X, Y, *, backend="auto", variant="vectorized"):
+def propagate(w, b, X, Y, *, backend="auto", variant="auto"):
     """Cost and gradient of the cross-entropy cost, one forward and backward pass.
 
     Parameters
@@ -57,11 +58,11 @@ def propagate(w, b, X, Y, *, backend="auto", variant="vectorized"):
         ``-(1/m) Σ [y log a + (1 - y) log(1 - a)]``, computed in the overflow-safe form
         ``(1/m) Σ [log(1 + e^z) - y z]``.
     """
-    return get(backend, variant).propagate(w, b, X, Y)
+    return get(backend, variant, X).propagate(w, b, X, Y)
 
 
 def optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=False, *,
-             backend="auto", variant="vectorized"):
+             backend="auto", variant="auto"):
     """Gradient descent: ``w := w - learning_rate * dw``, ``b := b - learning_rate * db``.
 
     Returns
@@ -75,7 +76,7 @@ def optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=Fal
 
     The caller's ``w`` and ``X`` are never modified.
     """
-    return get(backend, variant).optimize(w, b, X, Y, num_iterations, learning_rate, print_cost)
+    return get(backend, variant, X).optimize(w, b, X, Y, num_iterations, learning_rate, print_cost)
 
 
 def predict(w, b, X):
@@ -95,7 +96,7 @@ def accuracy(Y_prediction, Y) -> float:
 
 
 def model(X_train, Y_train, X_test, Y_test, num_iterations=2000, learning_rate=0.5,
-          print_cost=False, *, backend="auto", variant="vectorized"):
+          print_cost=False, *, backend="auto", variant="auto"):
     """The course's model: zeros init, ``optimize``, then ``predict`` on both sets.
 
     Returns

@@ -91,7 +91,7 @@ def _check_backend(backend: str) -> str:
 
 def _check_variant(variant: str) -> str:
     if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {list(VARIANTS)}; got {variant!r}")
+        raise ValueError(f"variant must be one of {['auto', *VARIANTS]}; got {variant!r}")
     return variant
 
 
@@ -111,23 +111,39 @@ def implementations() -> list[ImplementationInfo]:
     return infos
 
 
-def get(backend: str = "auto", variant: str = "vectorized") -> Implementation:
+def get(backend: str = "auto", variant: str = "auto", X=None) -> Implementation:
     """The implementation of ``variant`` in ``backend``.
 
-    ``backend="auto"`` means the fastest available backend for ``variant`` (or the backend
-    named by the ``FASTLR_BACKEND`` environment variable, when it is set). Raises
-    ``ValueError`` for unknown names and :class:`BackendUnavailable` (an ``ImportError``)
-    when the backend cannot be used here.
+    Parameters
+    ----------
+    backend : {"auto", "python", "numpy", "numba", "cython"}
+        ``"auto"``: the backend named by the ``FASTLR_BACKEND`` environment variable when it
+        is set, else the fastest available (see :func:`fastest`).
+    variant : {"auto", "loop", "vectorized", "fused"}
+        ``"auto"``: the backend's fastest variant (``fused`` in the compiled backends,
+        ``vectorized`` in the others); with ``backend="auto"`` too, the pair
+        :func:`fastest` measures for ``X``.
+    X : array, optional
+        The data the implementation will run on: ``"auto"`` choices are made for its class
+        (dtype, memory order, size, aspect).
+
+    Raises ``ValueError`` for unknown names and :class:`BackendUnavailable` (an
+    ``ImportError``) when the backend cannot be used here.
     """
-    _check_variant(variant)
+    if variant != "auto":
+        _check_variant(variant)
     if backend == "auto":
         forced = os.environ.get(ENV_BACKEND)
         if forced:
             backend = _check_env_backend(forced)
+        elif variant == "auto":
+            return fastest(X)
         else:
             backend = next((b for b, v in PREFERENCE if v == variant and _available(b)),
                            "numba")  # only compiled backends have "fused"; raises why
     _check_backend(backend)
+    if variant == "auto":
+        variant = BACKENDS[backend][1][-1]  # the fastest: fused, else vectorized
     if (backend, variant) not in PAIRS:
         raise ValueError(
             f"variant must be one of {list(BACKENDS[backend][1])} for backend {backend!r}; "
@@ -136,14 +152,40 @@ def get(backend: str = "auto", variant: str = "vectorized") -> Implementation:
     return _implementation(backend, variant)
 
 
-def fastest() -> Implementation:
-    """The fastest implementation available here (of ``FASTLR_BACKEND``'s backend, if set)."""
+#: the problem fastest() is measured on when it is given no X: the course's cat data
+CAT_SIZE = (12288, 209)
+
+#: implementations that are never the fastest above a handful of elements: not measured
+INTERPRETED = {("python", "loop"), ("python", "vectorized"), ("numpy", "loop")}
+
+
+def fastest(X=None) -> Implementation:
+    """The fastest implementation available here, for problems like ``X``.
+
+    The choice is measured: the first time a class of problem (``X``'s dtype, memory order,
+    size and aspect; the course's cat size, float64 and F-ordered when ``X`` is not given)
+    is asked for, every available compiled implementation and NumPy's vectorized code are
+    timed on a synthetic problem of that class, and the winner is cached on disk per machine,
+    thread count and versions (see :mod:`fastlr.autotune`). Later calls cost a dict lookup.
+
+    ``FASTLR_BACKEND=name`` restricts the choice to that backend; ``FASTLR_AUTOTUNE=0``
+    skips measuring and takes the first available pair of :data:`PREFERENCE`.
+    """
     forced = os.environ.get(ENV_BACKEND)
     allowed = [_check_env_backend(forced)] if forced else list(BACKENDS)
-    for backend, variant in PREFERENCE:
-        if backend in allowed and _available(backend):
-            return _implementation(backend, variant)
-    return _implementation(allowed[0], "vectorized")  # raises BackendUnavailable with the reason
+    candidates = [pair for pair in PREFERENCE if pair[0] in allowed and _available(pair[0])]
+    if not candidates:
+        return _implementation(allowed[0], "vectorized")  # raises BackendUnavailable with the reason
+    measured = [pair for pair in candidates if pair not in INTERPRETED]
+    if len(measured) < 2 or os.environ.get("FASTLR_AUTOTUNE") == "0":
+        return _implementation(*candidates[0])
+    from fastlr import autotune
+
+    if X is None:
+        X = np.empty(CAT_SIZE, order="F")  # only its class matters; np.empty touches no memory
+    else:
+        X = validation.check_X(X)
+    return _implementation(*autotune.fastest_pair(X, measured, _implementation))
 
 
 def _check_env_backend(name: str) -> str:

@@ -16,6 +16,18 @@ from fastlr import registry
 
 REQUIRE_ALL = os.environ.get("FASTLR_REQUIRE_ALL") == "1"
 
+
+@pytest.fixture(autouse=True, scope="session")
+def private_autotune_cache(tmp_path_factory):
+    """fastest()'s measurements go to a folder of this test session, not the user's cache."""
+    previous = os.environ.get("FASTLR_CACHE_DIR")
+    os.environ["FASTLR_CACHE_DIR"] = str(tmp_path_factory.mktemp("fastlr-cache"))
+    yield
+    if previous is None:
+        del os.environ["FASTLR_CACHE_DIR"]
+    else:
+        os.environ["FASTLR_CACHE_DIR"] = previous
+
 #: the course's data folder, beside the project as ../shared/data (or FASTLR_COURSE_DATA)
 COURSE_DATA = Path(
     os.environ.get("FASTLR_COURSE_DATA")
