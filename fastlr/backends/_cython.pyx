@@ -1,0 +1,1058 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, embedsignature=True
+#
+# Design, in short. Every kernel is a `nogil` C function; the Python wrappers at the end
+# of this file check the cheap things (dtype, 2-D, shapes agree), take typed `const`
+# memoryviews of the caller's arrays (no copy, read-only arrays welcome), allocate the
+# outputs and scratch as NumPy arrays, and release the GIL for the whole computation.
+# Bounds and wraparound checks are off: the indices are ranges over the validated shapes.
+# cdivision is on: every divisor is m >= 1, a chunk count >= 1 or a positive stride.
+#
+#   loop        Cython loops over typed memoryviews, read like the lecture's slide.
+#   vectorized  BLAS gemv for the two products (scipy.linalg.cython_blas) + typed passes.
+#   fused       one pass over X: tiles of examples, SIMD inner loops written in C (the
+#               `cdef extern from *` block below), OpenMP threads over chunks of examples.
+#
+# The only C is the block of SIMD primitives: Cython cannot emit `#pragma omp simd`, and
+# without it (or -ffast-math) gcc does not vectorize a floating-point reduction. The
+# primitives are compiled three times (AVX-512, AVX2+FMA, baseline x86-64) and picked at
+# load time by the CPU (gcc `target_clones`), so a portable wheel still runs at full width.
+"""The ``cython`` backend: the lecture's code compiled by Cython, with the GIL released.
+
+Variants
+--------
+``loop``
+    The lecture's explicit for-loop over typed memoryviews, ``nogil``: for each example
+    ``i``, ``z = b + Σ_j w[j] X[j, i]``, ``a = sigmoid(z)``, ``J += log1pexp(z) - y z``,
+    ``dz = a - y``, ``dw[j] += X[j, i] dz`` for each feature, ``db += dz``; divide by ``m``
+    at the end. ``sigmoid`` and ``log1pexp`` are scalar ``cdef inline`` functions in their
+    stable forms. The loops run in the order that reads ``X`` along its memory:
+
+    * examples outer, features inner (the slide's order) when a column of ``X`` is the
+      shorter stride: F-ordered ``X``, the course's layout, where each example is
+      contiguous;
+    * features outer when a row is the shorter stride (C-ordered ``X``): the same sums in
+      three sweeps, ``Z[i] = b`` then ``Z[i] += w[j] X[j, i]`` row after row (one pass
+      over ``X``), then ``a``, ``J``, ``dz``, ``db`` per example, then
+      ``dw[j] = Σ_i X[j, i] dZ[i]`` row after row (a second pass). Each sum is added in
+      the same order as in the slide's loop, so both orders give the same numbers.
+
+    No ``-ffast-math``: the sums are added one term at a time, as in the pure-Python
+    reference (results agree with it to the last bits, up to ``libm``).
+``vectorized``
+    The lecture's whole-array steps, each over all ``m`` examples before the next:
+    ``Z = wᵀX`` (BLAS ``gemv``), ``Z += b``, ``A = σ(Z)``, ``cost = Σ(log1pexp(Z) - Y Z)/m``,
+    ``dZ = A - Y``, ``dw = X dZᵀ / m`` (BLAS ``gemv``), ``db = ΣdZ / m``. In Cython,
+    "vectorized" means: no loop over examples *and* features together in our code — the
+    two matrix–vector products are calls into the BLAS that SciPy ships
+    (``scipy.linalg.cython_blas``; ``dgemv``, ``sgemv`` for float32 ``X``), the rest are
+    single typed loops over arrays of length ``m``. ``X`` is read twice, as in NumPy.
+
+    BLAS takes ``X`` in place when one of its strides is one element and the other is
+    positive (F order: ``gemv('T')`` then ``gemv('N')``; C order: the reverse, ``X`` seen
+    as the column-major ``Xᵀ``) — including views such as ``X[:, ::2]`` of F-ordered or
+    ``X[::2, :]`` of C-ordered arrays. Any other strides (``X[::2, ::2]``, reversed views)
+    fall back to typed whole-array passes over the memoryview, accumulating in float64.
+    float32 ``X`` with BLAS: ``sgemv`` multiplies by float32 copies of ``w`` and ``dZ`` and
+    accumulates in float32 (as NumPy's ``np.dot`` does); everything else is float64.
+    OpenBLAS may use its own threads for large products (threadpoolctl limits them).
+``fused`` (not in the lecture: the fast path)
+    One pass over ``X``: for a tile of examples it computes ``z``, ``a``, ``dz`` and adds
+    ``x dz`` into ``dw`` while the tile is still in cache, so ``X`` comes from memory once
+    instead of twice. The inner loops are SIMD (``#pragma omp simd reduction``: several
+    partial sums per reduction); float32 ``X`` is read as float32 (half the bytes) and
+    accumulated in float64.
+
+    * F-ordered ``X`` (each example contiguous): examples of 8 KiB or more are swept
+      eight at a time — ``z`` for eight examples in one pass over ``w``, then
+      ``dw += x₀dz₀ + … + x₇dz₇`` in one pass over ``dw`` (re-read from L2) — so ``w`` is
+      read and ``dw`` written once per eight examples. Shorter examples are read one
+      after the other (a single sequential stream: eight short streams side by side
+      confused the hardware prefetcher, 2-3x slower from memory at ``n_x = 100``), 16
+      per tile, then ``dw`` from L1 eight at a time.
+    * C-ordered ``X`` (each feature contiguous): a block of 256-4096 examples is walked
+      row by row, four rows at a time: ``z[block] += Σ w[j] X[j, block]``, the
+      activations, then ``dw[j] += X[j, block] · dz[block]``.
+    * Other strides: the same tiles with plain strided indexing; correct, slower.
+
+    The activations of a tile are computed in SIMD too: ``exp`` and ``log1p`` as
+    branch-free polynomials (a couple of ulps; NaN in, NaN out), since calls into
+    ``libm`` do not vectorize. Sums are added in a different order than the reference
+    (SIMD lanes, groups of examples, chunks): results agree to ~1e-15 relative, not bit
+    for bit.
+
+    The SIMD code is compiled for AVX-512, AVX2+FMA and baseline x86-64 and the CPU's best
+    is picked when the module loads (gcc ``target_clones``, x86-64 Linux), so the build
+    needs no ``-march=native`` (which measured no faster; baseline SSE2 alone was
+    1.3-2.5x slower). Elsewhere the primitives are compiled once, for the build target.
+
+    How close to the memory floor (one read of ``X``) it gets depends on where ``X``
+    lives. From memory, the one pass is ~1.1-1.9x the floor. The course's cat data (20 MB)
+    stays in a large L3: on a machine whose L3 streams about as fast as its L2 (Zen 4,
+    ~70 GB/s per core) re-reading a tile from L2 costs nearly as much as reading it from
+    L3, and the pass takes ~2-2.8x the time of one read — about as long as NumPy's two
+    BLAS passes there. Where L3 is slower than L2 the one pass wins by more.
+
+Memory order
+------------
+No variant copies ``X``: F-ordered (``images.reshape(m, -1).T``, the course's layout),
+C-ordered, strided and read-only arrays are read in place through ``const`` typed
+memoryviews. F order is the natural one for the lecture's per-example loop; the fused
+pass handles both orders in one pass; BLAS does not much care.
+
+Threads
+-------
+Only ``fused`` starts threads (OpenMP ``prange``, when the extension was compiled with
+OpenMP: see :data:`OPENMP`). At every call the wrapper reads
+:func:`fastlr.threads.get_num_threads` and splits the examples into that many chunks, one
+per thread, each with its own ``dw``/``db``/``J`` accumulators, summed at the end.
+Problems with fewer than :data:`PARALLEL_MIN_ELEMENTS` elements, or too few examples to
+give each thread :data:`MIN_CHUNK_EXAMPLES`, run on the calling thread (starting the
+thread team costs more than it saves there), and so does a call made while another
+Python thread is inside a parallel fused call (two teams on the same cores only slow each
+other down). Results depend on the number of chunks in the last bits only. Every kernel releases the GIL: Python threads may call them
+concurrently. The training loops (``OPTIMIZERS``) run all iterations without the GIL.
+"""
+
+from cython.parallel cimport prange
+from libc.math cimport exp, fabs, log1p
+from libc.stdlib cimport llabs
+from libc.string cimport memset
+from scipy.linalg.cython_blas cimport dgemv, sgemv
+
+import threading
+
+import numpy as np
+
+from fastlr import threads
+
+__all__ = [
+    "KERNELS",
+    "OPENMP",
+    "OPTIMIZERS",
+    "MIN_CHUNK_EXAMPLES",
+    "PARALLEL_MIN_ELEMENTS",
+    "optimize_fused",
+    "optimize_loop",
+    "optimize_vectorized",
+    "propagate_fused",
+    "propagate_loop",
+    "propagate_vectorized",
+]
+
+ctypedef fused floating:
+    float
+    double
+
+
+# --------------------------------------------------------------------------- SIMD primitives (C)
+
+cdef extern from *:
+    r"""
+    /* fastlr: the inner loops of the fused pass. `#pragma omp simd reduction` lets the
+     * compiler keep several partial sums per reduction in SIMD lanes (it is allowed to
+     * reorder those sums, and nothing else: no -ffast-math, NaN/inf propagate). It needs
+     * -fopenmp or -fopenmp-simd; without them the loops are correct and scalar. */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
+        && !defined(FASTLR_NO_TARGET_CLONES)
+    #define FASTLR_CLONES \
+        __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+    #else
+    #define FASTLR_CLONES
+    #endif
+    #define FASTLR_PRAGMA(text) _Pragma(#text)
+    #ifdef _OPENMP
+    #define FASTLR_OPENMP 1
+    #else
+    #define FASTLR_OPENMP 0
+    #endif
+
+    /* T: element type of X, S: name suffix. Every function takes X at the first example
+     * of a tile, `count` examples, and the strides of X in elements. */
+    #define FASTLR_DEFINE_PRIMITIVES(T, S)                                                  \
+    /* z[k] = Σ_j w[j] x_k[j], x_k = X + k*s1 contiguous (F order). `sweep` examples   \
+     * per pass over w (8, 4 or 1): 8 or 4 streams of X at once, w read once per group */ \
+    FASTLR_CLONES static void fastlr_z_columns_##S(                                       \
+        const T *X, Py_ssize_t s1, Py_ssize_t n_x, Py_ssize_t count,                      \
+        const double *restrict w, double *restrict z, int sweep)                          \
+    {                                                                                     \
+        Py_ssize_t k = 0;                                                                 \
+        for (; sweep >= 8 && k + 8 <= count; k += 8) {                                    \
+            const T *x0 = X + k * s1, *x1 = x0 + s1, *x2 = x1 + s1, *x3 = x2 + s1;        \
+            const T *x4 = x3 + s1, *x5 = x4 + s1, *x6 = x5 + s1, *x7 = x6 + s1;           \
+            double z0 = 0.0, z1 = 0.0, z2 = 0.0, z3 = 0.0;                                \
+            double z4 = 0.0, z5 = 0.0, z6 = 0.0, z7 = 0.0;                                \
+            FASTLR_PRAGMA(omp simd reduction(+:z0, z1, z2, z3, z4, z5, z6, z7))           \
+            for (Py_ssize_t j = 0; j < n_x; j++) {                                        \
+                double wj = w[j];                                                         \
+                z0 += wj * (double)x0[j]; z1 += wj * (double)x1[j];                       \
+                z2 += wj * (double)x2[j]; z3 += wj * (double)x3[j];                       \
+                z4 += wj * (double)x4[j]; z5 += wj * (double)x5[j];                       \
+                z6 += wj * (double)x6[j]; z7 += wj * (double)x7[j];                       \
+            }                                                                             \
+            z[k] = z0; z[k + 1] = z1; z[k + 2] = z2; z[k + 3] = z3;                       \
+            z[k + 4] = z4; z[k + 5] = z5; z[k + 6] = z6; z[k + 7] = z7;                   \
+        }                                                                                 \
+        for (; sweep >= 4 && k + 4 <= count; k += 4) {                                    \
+            const T *x0 = X + k * s1, *x1 = x0 + s1, *x2 = x1 + s1, *x3 = x2 + s1;        \
+            double z0 = 0.0, z1 = 0.0, z2 = 0.0, z3 = 0.0;                                \
+            FASTLR_PRAGMA(omp simd reduction(+:z0, z1, z2, z3))                           \
+            for (Py_ssize_t j = 0; j < n_x; j++) {                                        \
+                double wj = w[j];                                                         \
+                z0 += wj * (double)x0[j]; z1 += wj * (double)x1[j];                       \
+                z2 += wj * (double)x2[j]; z3 += wj * (double)x3[j];                       \
+            }                                                                             \
+            z[k] = z0; z[k + 1] = z1; z[k + 2] = z2; z[k + 3] = z3;                       \
+        }                                                                                 \
+        for (; k < count; k++) {                                                          \
+            const T *x0 = X + k * s1;                                                     \
+            double z0 = 0.0;                                                              \
+            FASTLR_PRAGMA(omp simd reduction(+:z0))                                       \
+            for (Py_ssize_t j = 0; j < n_x; j++) z0 += w[j] * (double)x0[j];              \
+            z[k] = z0;                                                                    \
+        }                                                                                 \
+    }                                                                                     \
+    /* dw[j] += Σ_k x_k[j] dz[k] (F order): eight, then four examples per sweep over dw */\
+    FASTLR_CLONES static void fastlr_dw_columns_##S(                                      \
+        const T *X, Py_ssize_t s1, Py_ssize_t n_x, Py_ssize_t count,                      \
+        const double *restrict dz, double *restrict dw)                                   \
+    {                                                                                     \
+        Py_ssize_t k = 0;                                                                 \
+        for (; k + 8 <= count; k += 8) {                                                  \
+            const T *x0 = X + k * s1, *x1 = x0 + s1, *x2 = x1 + s1, *x3 = x2 + s1;        \
+            const T *x4 = x3 + s1, *x5 = x4 + s1, *x6 = x5 + s1, *x7 = x6 + s1;           \
+            double d0 = dz[k], d1 = dz[k + 1], d2 = dz[k + 2], d3 = dz[k + 3];            \
+            double d4 = dz[k + 4], d5 = dz[k + 5], d6 = dz[k + 6], d7 = dz[k + 7];        \
+            FASTLR_PRAGMA(omp simd)                                                       \
+            for (Py_ssize_t j = 0; j < n_x; j++)                                          \
+                dw[j] += ((double)x0[j] * d0 + (double)x1[j] * d1                         \
+                          + (double)x2[j] * d2 + (double)x3[j] * d3)                      \
+                       + ((double)x4[j] * d4 + (double)x5[j] * d5                         \
+                          + (double)x6[j] * d6 + (double)x7[j] * d7);                     \
+        }                                                                                 \
+        for (; k + 4 <= count; k += 4) {                                                  \
+            const T *x0 = X + k * s1, *x1 = x0 + s1, *x2 = x1 + s1, *x3 = x2 + s1;        \
+            double d0 = dz[k], d1 = dz[k + 1], d2 = dz[k + 2], d3 = dz[k + 3];            \
+            FASTLR_PRAGMA(omp simd)                                                       \
+            for (Py_ssize_t j = 0; j < n_x; j++)                                          \
+                dw[j] += (double)x0[j] * d0 + (double)x1[j] * d1                          \
+                       + (double)x2[j] * d2 + (double)x3[j] * d3;                         \
+        }                                                                                 \
+        for (; k < count; k++) {                                                          \
+            const T *x0 = X + k * s1;                                                     \
+            double d0 = dz[k];                                                            \
+            FASTLR_PRAGMA(omp simd)                                                       \
+            for (Py_ssize_t j = 0; j < n_x; j++) dw[j] += (double)x0[j] * d0;             \
+        }                                                                                 \
+    }                                                                                     \
+    /* z[k] = Σ_j w[j] X[j*s0 + k], rows contiguous (C order): four rows per sweep */     \
+    FASTLR_CLONES static void fastlr_z_rows_##S(                                          \
+        const T *X, Py_ssize_t s0, Py_ssize_t n_x, Py_ssize_t count,                      \
+        const double *restrict w, double *restrict z)                                     \
+    {                                                                                     \
+        for (Py_ssize_t k = 0; k < count; k++) z[k] = 0.0;                                \
+        Py_ssize_t j = 0;                                                                 \
+        for (; j + 4 <= n_x; j += 4) {                                                    \
+            const T *r0 = X + j * s0, *r1 = r0 + s0, *r2 = r1 + s0, *r3 = r2 + s0;        \
+            double w0 = w[j], w1 = w[j + 1], w2 = w[j + 2], w3 = w[j + 3];                \
+            FASTLR_PRAGMA(omp simd)                                                       \
+            for (Py_ssize_t k = 0; k < count; k++)                                        \
+                z[k] += w0 * (double)r0[k] + w1 * (double)r1[k]                           \
+                      + w2 * (double)r2[k] + w3 * (double)r3[k];                          \
+        }                                                                                 \
+        for (; j < n_x; j++) {                                                            \
+            const T *r0 = X + j * s0;                                                     \
+            double w0 = w[j];                                                             \
+            FASTLR_PRAGMA(omp simd)                                                       \
+            for (Py_ssize_t k = 0; k < count; k++) z[k] += w0 * (double)r0[k];            \
+        }                                                                                 \
+    }                                                                                     \
+    /* dw[j] += Σ_k X[j*s0 + k] dz[k] (C order): four rows per sweep over dz */           \
+    FASTLR_CLONES static void fastlr_dw_rows_##S(                                         \
+        const T *X, Py_ssize_t s0, Py_ssize_t n_x, Py_ssize_t count,                      \
+        const double *restrict dz, double *restrict dw)                                   \
+    {                                                                                     \
+        Py_ssize_t j = 0;                                                                 \
+        for (; j + 4 <= n_x; j += 4) {                                                    \
+            const T *r0 = X + j * s0, *r1 = r0 + s0, *r2 = r1 + s0, *r3 = r2 + s0;        \
+            double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;                                \
+            FASTLR_PRAGMA(omp simd reduction(+:a0, a1, a2, a3))                           \
+            for (Py_ssize_t k = 0; k < count; k++) {                                      \
+                double d = dz[k];                                                         \
+                a0 += (double)r0[k] * d;                                                  \
+                a1 += (double)r1[k] * d;                                                  \
+                a2 += (double)r2[k] * d;                                                  \
+                a3 += (double)r3[k] * d;                                                  \
+            }                                                                             \
+            dw[j] += a0; dw[j + 1] += a1; dw[j + 2] += a2; dw[j + 3] += a3;               \
+        }                                                                                 \
+        for (; j < n_x; j++) {                                                            \
+            const T *r0 = X + j * s0;                                                     \
+            double a0 = 0.0;                                                              \
+            FASTLR_PRAGMA(omp simd reduction(+:a0))                                       \
+            for (Py_ssize_t k = 0; k < count; k++) a0 += (double)r0[k] * dz[k];           \
+            dw[j] += a0;                                                                  \
+        }                                                                                 \
+    }                                                                                     \
+    /* any strides (views such as X[::2, ::2]): plain loops */                            \
+    static void fastlr_z_strided_##S(                                                     \
+        const T *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n_x, Py_ssize_t count,       \
+        const double *restrict w, double *restrict z)                                     \
+    {                                                                                     \
+        for (Py_ssize_t k = 0; k < count; k++) {                                          \
+            double acc = 0.0;                                                             \
+            for (Py_ssize_t j = 0; j < n_x; j++) acc += w[j] * (double)X[j * s0 + k * s1];\
+            z[k] = acc;                                                                   \
+        }                                                                                 \
+    }                                                                                     \
+    static void fastlr_dw_strided_##S(                                                    \
+        const T *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n_x, Py_ssize_t count,       \
+        const double *restrict dz, double *restrict dw)                                   \
+    {                                                                                     \
+        for (Py_ssize_t k = 0; k < count; k++)                                            \
+            for (Py_ssize_t j = 0; j < n_x; j++) dw[j] += (double)X[j * s0 + k * s1] * dz[k];\
+    }                                                                                     \
+    /* Σ x[i], i < n (contiguous): one read of X, the floor a propagate can approach */   \
+    FASTLR_CLONES static double fastlr_sum_##S(const T *x, Py_ssize_t n)                  \
+    {                                                                                     \
+        double s = 0.0;                                                                   \
+        FASTLR_PRAGMA(omp simd reduction(+:s))                                            \
+        for (Py_ssize_t i = 0; i < n; i++) s += (double)x[i];                             \
+        return s;                                                                         \
+    }
+
+
+    /* The activations of a tile, SIMD: exp and log1p as branch-free polynomials (libm
+     * calls do not vectorize). Accurate to a couple of ulps; NaN in, NaN out. */
+    #include <stdint.h>
+    #include <string.h>
+    #define FASTLR_ROUNDER 6755399441055744.0  /* 1.5 * 2^52: t + it - it rounds t */
+    static inline double fastlr_bits_to_double(uint64_t bits)
+    { double d; memcpy(&d, &bits, sizeof d); return d; }
+    static inline uint64_t fastlr_double_to_bits(double d)
+    { uint64_t bits; memcpy(&bits, &d, sizeof bits); return bits; }
+    /* 2^k for an integral double k in [-1022, 1023], from its bits */
+    static inline double fastlr_pow2(double k)
+    {
+        double biased = (k + 1023.0) + FASTLR_ROUNDER;  /* low bits hold k + 1023 */
+        uint64_t e = fastlr_double_to_bits(biased) - fastlr_double_to_bits(FASTLR_ROUNDER);
+        return fastlr_bits_to_double(e << 52);
+    }
+    /* e^x for x <= 0 (or NaN). x = k ln2 + r, |r| <= ln2/2 (Cody-Waite: k LN2_HI is
+     * exact); e^r by its Taylor polynomial to r^13 (truncation < 1e-17); 2^k in two
+     * factors so that results down to the subnormal range are right. */
+    static inline double fastlr_exp_nonpositive(double x)
+    {
+        const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+        x = x < -746.0 ? -746.0 : x;  /* e^-746 rounds to 0 already; NaN stays NaN */
+        double k = (x * 1.44269504088896338700 + FASTLR_ROUNDER) - FASTLR_ROUNDER;
+        k = k == k ? k : 0.0;  /* NaN: any k, the result is NaN through r */
+        double r = (x - k * ln2_hi) - k * ln2_lo;
+        double p = 1.0 / 6227020800.0;
+        p = p * r + 1.0 / 479001600.0;
+        p = p * r + 1.0 / 39916800.0;
+        p = p * r + 1.0 / 3628800.0;
+        p = p * r + 1.0 / 362880.0;
+        p = p * r + 1.0 / 40320.0;
+        p = p * r + 1.0 / 5040.0;
+        p = p * r + 1.0 / 720.0;
+        p = p * r + 1.0 / 120.0;
+        p = p * r + 1.0 / 24.0;
+        p = p * r + 1.0 / 6.0;
+        p = p * r + 0.5;
+        p = p * r + 1.0;
+        p = p * r + 1.0;
+        double k1 = (k * 0.5 + FASTLR_ROUNDER) - FASTLR_ROUNDER;  /* k in [-1077, 0] */
+        return (p * fastlr_pow2(k1)) * fastlr_pow2(k - k1);
+    }
+    /* log(1 + e) for 0 <= e <= 1 (or NaN). u = 1 + e rounded, c the first-order effect
+     * of its rounding error; u = 2^k f, f in [1/sqrt2, sqrt2]; log f = 2 atanh(s),
+     * s = (f - 1)/(f + 1), |s| < 0.172, by its series to s^23 (truncation < 1e-18). */
+    static inline double fastlr_log1p_unit(double e)
+    {
+        const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+        double u = 1.0 + e;
+        double c = (e - (u - 1.0)) / u;  /* exact rounding error of u, over u */
+        int big = u > 1.41421356237309504880;
+        double f = big ? u * 0.5 : u;
+        double k = big ? 1.0 : 0.0;
+        double s = (f - 1.0) / (f + 1.0), s2 = s * s;
+        double q = 1.0 / 23.0;
+        q = q * s2 + 1.0 / 21.0;
+        q = q * s2 + 1.0 / 19.0;
+        q = q * s2 + 1.0 / 17.0;
+        q = q * s2 + 1.0 / 15.0;
+        q = q * s2 + 1.0 / 13.0;
+        q = q * s2 + 1.0 / 11.0;
+        q = q * s2 + 1.0 / 9.0;
+        q = q * s2 + 1.0 / 7.0;
+        q = q * s2 + 1.0 / 5.0;
+        q = q * s2 + 1.0 / 3.0;
+        double log_f = 2.0 * s + 2.0 * s * s2 * q;
+        return k * ln2_hi + ((k * ln2_lo + c) + log_f);
+    }
+    /* for k < count: zk = z[k] + b, dz[k] = σ(zk) - y[k]; sums = (Σ L, Σ dz) with the
+     * stable L = max(zk, 0) + log1p(e^-|zk|) - y zk */
+    FASTLR_CLONES static void fastlr_activate(
+        const double *restrict z, const double *restrict y, Py_ssize_t count, double b,
+        double *restrict dz, double *restrict sums)
+    {
+        double J = 0.0, db = 0.0;
+        FASTLR_PRAGMA(omp simd reduction(+:J, db))
+        for (Py_ssize_t k = 0; k < count; k++) {
+            double zk = z[k] + b;
+            double e = fastlr_exp_nonpositive(-fabs(zk));  /* in (0, 1]: never overflows */
+            double a = (zk >= 0.0 ? 1.0 : e) / (1.0 + e);
+            double d = a - y[k];
+            dz[k] = d;
+            J += ((zk > 0.0 ? zk : 0.0) + fastlr_log1p_unit(e)) - y[k] * zk;
+            db += d;
+        }
+        sums[0] += J;
+        sums[1] += db;
+    }
+
+    FASTLR_DEFINE_PRIMITIVES(double, d)
+    FASTLR_DEFINE_PRIMITIVES(float, f)
+    """
+    const int FASTLR_OPENMP
+    const long CYTHON_HEX_VERSION
+    void fastlr_z_columns_d(const double *X, Py_ssize_t s1, Py_ssize_t n_x, Py_ssize_t count,
+                            const double *w, double *z, int sweep) noexcept nogil
+    void fastlr_z_columns_f(const float *X, Py_ssize_t s1, Py_ssize_t n_x, Py_ssize_t count,
+                            const double *w, double *z, int sweep) noexcept nogil
+    void fastlr_dw_columns_d(const double *X, Py_ssize_t s1, Py_ssize_t n_x, Py_ssize_t count,
+                             const double *dz, double *dw) noexcept nogil
+    void fastlr_dw_columns_f(const float *X, Py_ssize_t s1, Py_ssize_t n_x, Py_ssize_t count,
+                             const double *dz, double *dw) noexcept nogil
+    void fastlr_z_rows_d(const double *X, Py_ssize_t s0, Py_ssize_t n_x, Py_ssize_t count,
+                         const double *w, double *z) noexcept nogil
+    void fastlr_z_rows_f(const float *X, Py_ssize_t s0, Py_ssize_t n_x, Py_ssize_t count,
+                         const double *w, double *z) noexcept nogil
+    void fastlr_dw_rows_d(const double *X, Py_ssize_t s0, Py_ssize_t n_x, Py_ssize_t count,
+                          const double *dz, double *dw) noexcept nogil
+    void fastlr_dw_rows_f(const float *X, Py_ssize_t s0, Py_ssize_t n_x, Py_ssize_t count,
+                          const double *dz, double *dw) noexcept nogil
+    void fastlr_z_strided_d(const double *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n_x,
+                            Py_ssize_t count, const double *w, double *z) noexcept nogil
+    void fastlr_z_strided_f(const float *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n_x,
+                            Py_ssize_t count, const double *w, double *z) noexcept nogil
+    void fastlr_dw_strided_d(const double *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n_x,
+                             Py_ssize_t count, const double *dz, double *dw) noexcept nogil
+    void fastlr_dw_strided_f(const float *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n_x,
+                             Py_ssize_t count, const double *dz, double *dw) noexcept nogil
+    void fastlr_activate(const double *z, const double *y, Py_ssize_t count, double b,
+                         double *dz, double *sums) noexcept nogil
+    double fastlr_exp_nonpositive(double x) noexcept nogil
+    double fastlr_log1p_unit(double e) noexcept nogil
+    double fastlr_sum_d(const double *x, Py_ssize_t n) noexcept nogil
+    double fastlr_sum_f(const float *x, Py_ssize_t n) noexcept nogil
+
+
+#: whether the extension was compiled with OpenMP (else ``fused`` runs on one thread)
+OPENMP = bool(FASTLR_OPENMP)
+#: the Cython that compiled this extension
+CYTHON_VERSION = "%d.%d.%d" % (CYTHON_HEX_VERSION >> 24, (CYTHON_HEX_VERSION >> 16) & 0xFF,
+                               (CYTHON_HEX_VERSION >> 8) & 0xFF)
+
+#: X with fewer elements than this runs the fused pass on the calling thread: starting
+#: the OpenMP team costs ~3-17 µs. Measured on 2 cores (Zen 4): two threads gained
+#: 0.8-1.3x at 10 000 elements, 1.0-1.4x at 20 000, 1.1-1.5x at 40 000, 1.5-1.9x above
+#: 300 000; 40 000 leaves a margin for a busy machine.
+PARALLEL_MIN_ELEMENTS = 40_000
+#: each thread gets at least this many examples (fewer: no gain even for large X, e.g.
+#: 16 000 x 20 ran 0.7-1.0x on two threads, 16 000 x 32 1.2x)
+MIN_CHUNK_EXAMPLES = 16
+
+cdef enum:
+    # variants
+    LOOP = 0
+    VECTORIZED = 1
+    FUSED = 2
+    # The fused pass's tiles, chosen by measurement (Zen 4, 1 MiB L2 per core).
+    # F order: examples of at least WIDE_BYTES are read WIDE_SWEEP at a time, side by side
+    # (w read and dw written once per WIDE_SWEEP examples); shorter examples one after the
+    # other, TALL_TILE per tile, dw from L1 (several short streams side by side defeat the
+    # hardware prefetcher: 2-3x slower from memory at n_x = 100).
+    WIDE_BYTES = 8 * 1024
+    WIDE_SWEEP = 8
+    TALL_TILE = 16
+    # C order: blocks of about ROW_BLOCK_BYTES, ROW_BLOCK_MIN..TILE_MAX examples (long
+    # contiguous row segments matter more than the block staying in L2)
+    ROW_BLOCK_BYTES = 2 * 1024 * 1024
+    ROW_BLOCK_MIN = 256
+    TILE_MAX = 4096  # z and dz of a tile live in scratch memory, not on a thread's stack
+    # each chunk's dw starts on its own cache line (no false sharing between threads)
+    LINE_DOUBLES = 8
+
+
+# --------------------------------------------------------------------------- activations
+
+cdef inline double sigmoid(double z) noexcept nogil:
+    """Stable logistic function: ``exp`` never sees a positive argument."""
+    cdef double e
+    if z >= 0.0:
+        return 1.0 / (1.0 + exp(-z))
+    e = exp(z)  # stable form: exp(-z) would overflow for z < -709
+    return e / (1.0 + e)
+
+
+cdef inline double log1pexp(double z) noexcept nogil:
+    """``log(1 + e^z)`` without overflow: ``max(z, 0) + log1p(e^-|z|)`` (NaN stays NaN)."""
+    return (z if z > 0.0 else 0.0) + log1p(exp(-fabs(z)))
+
+
+# --------------------------------------------------------------------------- loop variant
+
+cdef void loop_by_example(const floating[:, :] X, const double *w, double b, const double *Y,
+                          double *dw, double *db, double *cost) noexcept nogil:
+    """The slide: examples outer, features inner (X[:, i] is the short stride)."""
+    cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], i, j
+    cdef double J = 0.0, db_sum = 0.0, z, a, dz
+    for j in range(n_x):
+        dw[j] = 0.0
+    for i in range(m):
+        z = b
+        for j in range(n_x):
+            z += w[j] * X[j, i]
+        a = sigmoid(z)
+        J += log1pexp(z) - Y[i] * z
+        dz = a - Y[i]
+        for j in range(n_x):
+            dw[j] += X[j, i] * dz
+        db_sum += dz
+    for j in range(n_x):
+        dw[j] = dw[j] / m
+    db[0] = db_sum / m
+    cost[0] = J / m
+
+
+cdef void loop_by_feature(const floating[:, :] X, const double *w, double b, const double *Y,
+                          double *dw, double *db, double *cost, double *Z,
+                          double *dZ) noexcept nogil:
+    """The slide's sums with features outer (X[j, :] is the short stride): three sweeps."""
+    cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], i, j
+    cdef double J = 0.0, db_sum = 0.0, a, dw_j
+    for i in range(m):
+        Z[i] = b
+    for j in range(n_x):  # one sweep of the rows: Z[i] += w[j] X[j, i]
+        for i in range(m):
+            Z[i] += w[j] * X[j, i]
+    for i in range(m):
+        a = sigmoid(Z[i])
+        J += log1pexp(Z[i]) - Y[i] * Z[i]
+        dZ[i] = a - Y[i]
+        db_sum += dZ[i]
+    for j in range(n_x):  # a second sweep: dw[j] = Σ_i X[j, i] dZ[i]
+        dw_j = 0.0
+        for i in range(m):
+            dw_j += X[j, i] * dZ[i]
+        dw[j] = dw_j / m
+    db[0] = db_sum / m
+    cost[0] = J / m
+
+
+# --------------------------------------------------------------------------- vectorized variant
+
+cdef bint blas_layout(Py_ssize_t n_x, Py_ssize_t m, Py_ssize_t s0, Py_ssize_t s1,
+                      bint *columns, int *ld) noexcept nogil:
+    """Whether BLAS can read X in place; if so its leading dimension and orientation.
+
+    ``columns``: X is column-major with ``ld`` (F order, or a view of it with a column
+    step); else Xᵀ is (C order, or a view of it with a row step).
+    """
+    cdef Py_ssize_t int_max = 2147483647  # BLAS takes int dimensions
+    if n_x > int_max or m > int_max:
+        return False
+    if s0 == 1 and (m == 1 or n_x <= s1 <= int_max):
+        columns[0] = True
+        ld[0] = <int>(s1 if m > 1 else n_x)
+        return True
+    if s1 == 1 and (n_x == 1 or m <= s0 <= int_max):
+        columns[0] = False
+        ld[0] = <int>(s0 if n_x > 1 else m)
+        return True
+    return False
+
+
+cdef void gemv(bint transpose, int rows, int cols, const floating *A, int ld,
+               const double *x, double *y, floating *x_cast, floating *y_cast) noexcept nogil:
+    """``y = op(A) x`` for the column-major ``rows × cols`` matrix ``A``.
+
+    float32 ``A``: ``x`` is rounded to float32 (into ``x_cast``), the product is made by
+    ``sgemv`` into ``y_cast`` and widened into ``y``.
+    """
+    cdef char trans = b'T' if transpose else b'N'
+    cdef int one = 1, n_in = rows if transpose else cols, n_out = cols if transpose else rows
+    cdef int k
+    cdef double alpha = 1.0, beta = 0.0
+    cdef float alpha_f = 1.0, beta_f = 0.0
+    if floating is double:
+        dgemv(&trans, &rows, &cols, &alpha, <double *>A, &ld, <double *>x, &one,
+              &beta, y, &one)
+    else:
+        for k in range(n_in):
+            x_cast[k] = <float>x[k]
+        sgemv(&trans, &rows, &cols, &alpha_f, <float *>A, &ld, x_cast, &one,
+              &beta_f, y_cast, &one)
+        for k in range(n_out):
+            y[k] = y_cast[k]
+
+
+cdef void vectorized(const floating[:, :] X, const double *w, double b, const double *Y,
+                     double *dw, double *db, double *cost, double *Z, double *dZ,
+                     floating *scratch) noexcept nogil:
+    """Whole-array steps; ``scratch`` holds n_x + m floats (float32 X with BLAS only)."""
+    cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], i, j
+    cdef Py_ssize_t s0 = X.strides[0] // sizeof(floating), s1 = X.strides[1] // sizeof(floating)
+    cdef double J = 0.0, db_sum = 0.0, dw_j
+    cdef bint columns = False
+    cdef int ld = 1
+    cdef bint blas = (X.strides[0] % sizeof(floating) == 0
+                      and X.strides[1] % sizeof(floating) == 0
+                      and blas_layout(n_x, m, s0, s1, &columns, &ld))
+    # Z = wᵀX
+    if blas and columns:  # X column-major (n_x × m): Z = Xᵀ w
+        gemv(True, <int>n_x, <int>m, &X[0, 0], ld, w, Z, scratch, scratch + n_x)
+    elif blas:  # Xᵀ column-major (m × n_x): Z = Xᵀ w
+        gemv(False, <int>m, <int>n_x, &X[0, 0], ld, w, Z, scratch, scratch + n_x)
+    else:  # typed pass, along the shorter stride
+        for i in range(m):
+            Z[i] = 0.0
+        if llabs(s0) <= llabs(s1):
+            for i in range(m):
+                for j in range(n_x):
+                    Z[i] += w[j] * X[j, i]
+        else:
+            for j in range(n_x):
+                for i in range(m):
+                    Z[i] += w[j] * X[j, i]
+    for i in range(m):  # Z = wᵀX + b
+        Z[i] += b
+    for i in range(m):  # A = σ(Z)
+        dZ[i] = sigmoid(Z[i])
+    for i in range(m):  # cost = Σ L / m
+        J += log1pexp(Z[i]) - Y[i] * Z[i]
+    for i in range(m):  # dZ = A - Y
+        dZ[i] = dZ[i] - Y[i]
+    # dw = X dZᵀ / m
+    if blas and columns:
+        gemv(False, <int>n_x, <int>m, &X[0, 0], ld, dZ, dw, scratch + n_x, scratch)
+    elif blas:
+        gemv(True, <int>m, <int>n_x, &X[0, 0], ld, dZ, dw, scratch + n_x, scratch)
+    elif llabs(s0) <= llabs(s1):
+        for j in range(n_x):
+            dw[j] = 0.0
+        for i in range(m):
+            for j in range(n_x):
+                dw[j] += X[j, i] * dZ[i]
+    else:
+        for j in range(n_x):
+            dw_j = 0.0
+            for i in range(m):
+                dw_j += X[j, i] * dZ[i]
+            dw[j] = dw_j
+    for j in range(n_x):
+        dw[j] = dw[j] / m
+    for i in range(m):  # db = Σ dZ / m
+        db_sum += dZ[i]
+    db[0] = db_sum / m
+    cost[0] = J / m
+
+
+# --------------------------------------------------------------------------- fused variant
+
+cdef inline Py_ssize_t tile_max(Py_ssize_t m) noexcept nogil:
+    """Doubles in one thread's z (and dz) buffer: no tile is longer than TILE_MAX or m."""
+    return min(<Py_ssize_t>TILE_MAX, m)
+
+
+cdef void fused_chunk(const floating *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n_x,
+                      Py_ssize_t lo, Py_ssize_t hi, const double *w, double b,
+                      const double *Y, double *dw, double *sums, double *z,
+                      double *dz) noexcept nogil:
+    """Examples lo..hi: adds Σ x(i) dz(i) into ``dw``; ``sums`` gets (Σ L, Σ dz).
+
+    ``z`` and ``dz`` hold min(TILE_MAX, hi - lo) doubles each (the tile's z and dz).
+    """
+    cdef Py_ssize_t start = lo, count, tile
+    cdef Py_ssize_t row_bytes = n_x * <Py_ssize_t>sizeof(floating)  # bytes of one example
+    cdef const floating *origin
+    cdef int layout  # 0: columns contiguous (F), 1: rows contiguous (C), 2: other strides
+    cdef int sweep = 1  # F order: examples per pass over w
+    if s0 == 1 and (s1 != 1 or n_x > 1):
+        layout = 0
+        if row_bytes >= WIDE_BYTES:
+            sweep = WIDE_SWEEP
+            tile = WIDE_SWEEP
+        else:
+            tile = TALL_TILE
+    elif s1 == 1:
+        layout = 1
+        tile = max(<Py_ssize_t>ROW_BLOCK_MIN, min(<Py_ssize_t>TILE_MAX, ROW_BLOCK_BYTES // row_bytes))
+    else:
+        layout = 2
+        tile = 64
+    sums[0] = 0.0
+    sums[1] = 0.0
+    while start < hi:
+        count = min(tile, hi - start)
+        origin = X + start * s1
+        if layout == 0:
+            if floating is double:
+                fastlr_z_columns_d(origin, s1, n_x, count, w, z, sweep)
+            else:
+                fastlr_z_columns_f(origin, s1, n_x, count, w, z, sweep)
+        elif layout == 1:
+            if floating is double:
+                fastlr_z_rows_d(origin, s0, n_x, count, w, z)
+            else:
+                fastlr_z_rows_f(origin, s0, n_x, count, w, z)
+        else:
+            if floating is double:
+                fastlr_z_strided_d(origin, s0, s1, n_x, count, w, z)
+            else:
+                fastlr_z_strided_f(origin, s0, s1, n_x, count, w, z)
+        fastlr_activate(z, Y + start, count, b, dz, sums)
+        if layout == 0:
+            if floating is double:
+                fastlr_dw_columns_d(origin, s1, n_x, count, dz, dw)
+            else:
+                fastlr_dw_columns_f(origin, s1, n_x, count, dz, dw)
+        elif layout == 1:
+            if floating is double:
+                fastlr_dw_rows_d(origin, s0, n_x, count, dz, dw)
+            else:
+                fastlr_dw_rows_f(origin, s0, n_x, count, dz, dw)
+        else:
+            if floating is double:
+                fastlr_dw_strided_d(origin, s0, s1, n_x, count, dz, dw)
+            else:
+                fastlr_dw_strided_f(origin, s0, s1, n_x, count, dz, dw)
+        start += count
+
+
+cdef void fused(const floating[:, :] X, const double *w, double b, const double *Y,
+                double *dw, double *db, double *cost, int n_chunks,
+                double *chunk_dw, double *chunk_sums, double *tiles) noexcept nogil:
+    """One pass over X in ``n_chunks`` chunks of examples, one per thread.
+
+    ``n_chunks == 1``: on the calling thread, no parallel region. Else ``chunk_dw`` holds
+    ``n_chunks`` rows of ``pad(n_x)`` doubles and ``chunk_sums`` ``2 n_chunks`` doubles.
+    ``tiles`` holds ``2 tile_max(m)`` doubles per chunk (each thread's z and dz).
+    """
+    cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], j, lo, hi, pad
+    cdef Py_ssize_t s0 = X.strides[0] // <Py_ssize_t>sizeof(floating)
+    cdef Py_ssize_t s1 = X.strides[1] // <Py_ssize_t>sizeof(floating)
+    cdef const floating *origin = &X[0, 0]
+    cdef double sums[2]
+    cdef double J = 0.0, db_sum = 0.0, total
+    cdef Py_ssize_t tile = tile_max(m)
+    cdef int c, k
+    if n_chunks <= 1:
+        memset(dw, 0, n_x * sizeof(double))
+        fused_chunk(origin, s0, s1, n_x, 0, m, w, b, Y, dw, sums, tiles, tiles + tile)
+        J = sums[0]
+        db_sum = sums[1]
+    else:
+        pad = (n_x + LINE_DOUBLES - 1) // LINE_DOUBLES * LINE_DOUBLES
+        for c in prange(n_chunks, num_threads=n_chunks, schedule="static", chunksize=1):
+            lo = c * m // n_chunks
+            hi = (c + 1) * m // n_chunks
+            memset(chunk_dw + c * pad, 0, n_x * sizeof(double))
+            fused_chunk(origin, s0, s1, n_x, lo, hi, w, b, Y, chunk_dw + c * pad,
+                        chunk_sums + 2 * c, tiles + 2 * c * tile, tiles + (2 * c + 1) * tile)
+        for j in range(n_x):
+            total = 0.0
+            for k in range(n_chunks):
+                total = total + chunk_dw[k * pad + j]
+            dw[j] = total
+        for k in range(n_chunks):
+            J += chunk_sums[2 * k]
+            db_sum += chunk_sums[2 * k + 1]
+    for j in range(n_x):
+        dw[j] = dw[j] / m
+    db[0] = db_sum / m
+    cost[0] = J / m
+
+
+# --------------------------------------------------------------------------- one call, many iterations
+
+cdef struct Work:
+    # scratch for one (variant, problem); pointers into one float64 NumPy array
+    double *Z         # m (loop by feature, vectorized)
+    double *dZ        # m (loop by feature, vectorized)
+    void *scratch     # n_x + m float32 (vectorized, float32 X through BLAS)
+    double *chunk_dw  # n_chunks * pad(n_x) (fused, parallel)
+    double *chunk_sums  # 2 n_chunks (fused, parallel)
+    double *tiles     # 2 n_chunks tile_max(m) (fused): each thread's z and dz
+    int n_chunks
+
+
+cdef void propagate_once(int variant, const floating[:, :] X, const double *w, double b,
+                         const double *Y, double *dw, double *db, double *cost,
+                         Work *work) noexcept nogil:
+    if variant == LOOP:
+        if llabs(X.strides[0]) <= llabs(X.strides[1]):
+            loop_by_example(X, w, b, Y, dw, db, cost)
+        else:
+            loop_by_feature(X, w, b, Y, dw, db, cost, work.Z, work.dZ)
+    elif variant == VECTORIZED:
+        vectorized(X, w, b, Y, dw, db, cost, work.Z, work.dZ, <floating *>work.scratch)
+    else:
+        fused(X, w, b, Y, dw, db, cost, work.n_chunks, work.chunk_dw, work.chunk_sums,
+              work.tiles)
+
+
+cdef void descend(int variant, const floating[:, :] X, double *w, double *b,
+                  const double *Y, Py_ssize_t num_iterations, double learning_rate,
+                  double *dw, double *db, double *costs, Work *work) noexcept nogil:
+    """Gradient descent: ``num_iterations`` times propagate, record, update ``w`` and ``b``."""
+    cdef Py_ssize_t i, j, n_x = X.shape[0]
+    cdef double cost
+    for i in range(num_iterations):
+        propagate_once(variant, X, w, b[0], Y, dw, db, &cost, work)
+        if i % 100 == 0:
+            costs[i // 100] = cost
+        for j in range(n_x):
+            w[j] = w[j] - learning_rate * dw[j]
+        b[0] = b[0] - learning_rate * db[0]
+
+
+# --------------------------------------------------------------------------- Python wrappers
+
+_parallel_lock = threading.Lock()  # one parallel fused call at a time; others run serially
+
+
+cdef int chunks_for(Py_ssize_t size, Py_ssize_t m, object forced) except -1:
+    """Threads for a fused call: 1 for small X, else get_num_threads() (see above)."""
+    cdef Py_ssize_t n
+    if forced is not None:
+        return <int>max(1, min(<Py_ssize_t>forced, m))
+    if size < PARALLEL_MIN_ELEMENTS or m < 2 * MIN_CHUNK_EXAMPLES:
+        return 1
+    n = threads.get_num_threads()
+    return <int>max(1, min(n, m // MIN_CHUNK_EXAMPLES))
+
+
+cdef object allocate(int variant, Py_ssize_t n_x, Py_ssize_t m, bint single, int n_chunks,
+                     Work *work):
+    """One float64 array for all the scratch of ``variant``; ``work`` points into it."""
+    cdef Py_ssize_t pad = (n_x + LINE_DOUBLES - 1) // LINE_DOUBLES * LINE_DOUBLES
+    cdef Py_ssize_t size = 0, vectors = 0, floats = 0
+    cdef double *base
+    if variant == LOOP or variant == VECTORIZED:
+        vectors = 2 * m
+    if variant == VECTORIZED and single:
+        floats = (n_x + m + 1) // 2 + 1
+    if variant == FUSED:
+        size = n_chunks * (pad + 2 + 2 * tile_max(m))
+    buffer = np.empty(max(1, vectors + floats + size))
+    cdef double[::1] view = buffer
+    base = &view[0]
+    work.Z = base
+    work.dZ = base + m
+    work.scratch = <void *>(base + vectors)
+    work.chunk_dw = base + vectors + floats
+    work.chunk_sums = base + vectors + floats + n_chunks * pad
+    work.tiles = base + vectors + floats + n_chunks * (pad + 2)
+    work.n_chunks = n_chunks
+    return buffer
+
+
+cdef tuple run(int variant, w, double b, X, Y, Py_ssize_t num_iterations,
+               double learning_rate, bint training, object forced_chunks):
+    """Dispatch on X's dtype, release the GIL, run one propagate or a training loop."""
+    if X.ndim != 2 or w.ndim != 1 or Y.ndim != 1:
+        raise ValueError("expected w of shape (n_x,), X (n_x, m), Y (m,)")
+    cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1]
+    if w.shape[0] != n_x or Y.shape[0] != m or n_x < 1 or m < 1:
+        raise ValueError(f"shapes do not agree: w {w.shape}, X {X.shape}, Y {Y.shape}")
+    cdef str kind = X.dtype.char
+    cdef bint single = kind == 'f'
+    if not single and kind != 'd':
+        raise TypeError(f"X must be float64 or float32; got {X.dtype}")
+    cdef const double[::1] w_in = np.ascontiguousarray(w, dtype=np.float64)
+    cdef const double[::1] Y_view = np.ascontiguousarray(Y, dtype=np.float64)
+    cdef const double[:, :] X64
+    cdef const float[:, :] X32
+    cdef Py_ssize_t itemsize = 4 if single else 8
+    if variant == FUSED and (X.strides[0] % itemsize or X.strides[1] % itemsize):
+        X = np.array(X)  # strides that are no whole number of elements (hand-made views)
+    if single:
+        X32 = X
+    else:
+        X64 = X
+    cdef int n_chunks = 1
+    if variant == FUSED:
+        n_chunks = chunks_for(n_x * m, m, forced_chunks)
+    cdef bint locked = False
+    if n_chunks > 1:
+        locked = _parallel_lock.acquire(False)
+        if not locked:
+            n_chunks = 1  # another thread's team is running: do not start a second one
+    cdef Work work
+    dw = np.empty(n_x)
+    cdef double[::1] dw_view = dw
+    cdef double db = 0.0, cost = 0.0
+    cdef double[::1] w_view
+    cdef double[::1] costs_view
+    try:
+        buffer = allocate(variant, n_x, m, single, n_chunks, &work)
+        if not training:
+            with nogil:
+                if single:
+                    propagate_once(variant, X32, &w_in[0], b, &Y_view[0], &dw_view[0], &db,
+                                   &cost, &work)
+                else:
+                    propagate_once(variant, X64, &w_in[0], b, &Y_view[0], &dw_view[0], &db,
+                                   &cost, &work)
+            return dw, db, cost
+        w_out = np.array(w_in, dtype=np.float64)  # a copy: the caller's w is never modified
+        w_view = w_out
+        costs = np.empty((num_iterations + 99) // 100)
+        costs_view = costs
+        with nogil:
+            if single:
+                descend(variant, X32, &w_view[0], &b, &Y_view[0], num_iterations,
+                        learning_rate, &dw_view[0], &db, &costs_view[0], &work)
+            else:
+                descend(variant, X64, &w_view[0], &b, &Y_view[0], num_iterations,
+                        learning_rate, &dw_view[0], &db, &costs_view[0], &work)
+        return w_out, b, dw, db, costs.tolist()
+    finally:
+        if locked:
+            _parallel_lock.release()
+
+
+def propagate_loop(w, b, X, Y):
+    """The lecture's for-loop (see the module docstring): ``(dw, db, cost)``."""
+    return run(LOOP, w, b, X, Y, 1, 0.0, False, None)
+
+
+def propagate_vectorized(w, b, X, Y):
+    """The lecture's whole-array steps, BLAS for the products: ``(dw, db, cost)``."""
+    return run(VECTORIZED, w, b, X, Y, 1, 0.0, False, None)
+
+
+def propagate_fused(w, b, X, Y):
+    """One pass over X, on get_num_threads() threads for large X: ``(dw, db, cost)``."""
+    return run(FUSED, w, b, X, Y, 1, 0.0, False, None)
+
+
+def _propagate_fused_chunks(w, b, X, Y, n_chunks):
+    """The fused pass with exactly ``n_chunks`` chunks (threads), whatever the size.
+
+    For tests and measurements; ``n_chunks=1`` is the serial path.
+    """
+    return run(FUSED, w, b, X, Y, 1, 0.0, False, int(n_chunks))
+
+
+def _check_iterations(num_iterations, learning_rate):
+    if num_iterations < 1:
+        raise ValueError(f"num_iterations must be >= 1; got {num_iterations}")
+    return float(learning_rate)
+
+
+def optimize_loop(w, b, X, Y, num_iterations, learning_rate):
+    """Gradient descent over the loop variant, all iterations in C without the GIL.
+
+    Returns ``(w, b, dw, db, costs)``: the final parameters, the gradients of the last
+    iteration (before its update) and the cost of every iteration ``i % 100 == 0``.
+    """
+    return run(LOOP, w, b, X, Y, num_iterations,
+               _check_iterations(num_iterations, learning_rate), True, None)
+
+
+def optimize_vectorized(w, b, X, Y, num_iterations, learning_rate):
+    """Gradient descent over the vectorized variant (see :func:`optimize_loop`)."""
+    return run(VECTORIZED, w, b, X, Y, num_iterations,
+               _check_iterations(num_iterations, learning_rate), True, None)
+
+
+def optimize_fused(w, b, X, Y, num_iterations, learning_rate):
+    """Gradient descent over the fused pass (see :func:`optimize_loop`); threads as in
+    :func:`propagate_fused`, chosen once for all iterations."""
+    return run(FUSED, w, b, X, Y, num_iterations,
+               _check_iterations(num_iterations, learning_rate), True, None)
+
+
+def _read_floor(X, n_threads):
+    """Σ X over contiguous (C or F) ``X`` on ``n_threads`` threads: one read of X.
+
+    Not part of the contract: the floor a fused ``propagate`` is measured against.
+    """
+    array = np.asarray(X)
+    if not (array.flags.c_contiguous or array.flags.f_contiguous):
+        raise ValueError("X must be C- or F-contiguous")
+    flat = array.ravel(order="K")
+    cdef const double[::1] x64
+    cdef const float[::1] x32
+    cdef Py_ssize_t n = flat.shape[0], lo, hi
+    cdef int n_chunks = max(1, min(int(n_threads), n)), c
+    cdef bint single = flat.dtype == np.float32
+    partial = np.zeros(n_chunks * LINE_DOUBLES)
+    cdef double[::1] p = partial
+    if single:
+        x32 = flat
+    else:
+        x64 = flat
+    with nogil:
+        if n_chunks == 1:
+            p[0] = fastlr_sum_f(&x32[0], n) if single else fastlr_sum_d(&x64[0], n)
+        else:
+            for c in prange(n_chunks, num_threads=n_chunks, schedule="static", chunksize=1):
+                lo = c * n // n_chunks
+                hi = (c + 1) * n // n_chunks
+                if single:
+                    p[c * LINE_DOUBLES] = fastlr_sum_f(&x32[lo], hi - lo)
+                else:
+                    p[c * LINE_DOUBLES] = fastlr_sum_d(&x64[lo], hi - lo)
+    return float(partial.sum())
+
+
+def _activations(z, y, double b=0.0):
+    """``(dz, loss)`` arrays of the fused pass's SIMD activations, for tests."""
+    cdef const double[::1] z_view = np.ascontiguousarray(z, dtype=np.float64)
+    cdef const double[::1] y_view = np.ascontiguousarray(y, dtype=np.float64)
+    cdef Py_ssize_t n = z_view.shape[0], k
+    dz = np.empty(n)
+    loss = np.empty(n)
+    cdef double[::1] dz_view = dz
+    cdef double[::1] loss_view = loss
+    cdef double sums[2]
+    with nogil:
+        for k in range(n):
+            sums[0] = 0.0
+            sums[1] = 0.0
+            fastlr_activate(&z_view[k], &y_view[k], 1, b, &dz_view[k], sums)
+            loss_view[k] = sums[0]
+    return dz, loss
+
+
+def _exp_log1p(x):
+    """``(e^-|x|, log1p(e^-|x|))`` by the fused pass's polynomials, for tests."""
+    cdef const double[::1] x_view = np.ascontiguousarray(x, dtype=np.float64)
+    cdef Py_ssize_t n = x_view.shape[0], k
+    e = np.empty(n)
+    l = np.empty(n)
+    cdef double[::1] e_view = e
+    cdef double[::1] l_view = l
+    with nogil:
+        for k in range(n):
+            e_view[k] = fastlr_exp_nonpositive(-fabs(x_view[k]))
+            l_view[k] = fastlr_log1p_unit(e_view[k])
+    return e, l
+
+
+KERNELS = {
+    "loop": propagate_loop,
+    "vectorized": propagate_vectorized,
+    "fused": propagate_fused,
+}
+
+OPTIMIZERS = {
+    "loop": optimize_loop,
+    "vectorized": optimize_vectorized,
+    "fused": optimize_fused,
+}
