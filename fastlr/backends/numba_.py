@@ -1,0 +1,832 @@
+"""The ``numba`` backend: the lecture's code compiled by Numba.
+
+Everything is compiled lazily: the first call with new argument types compiles (about 1 s
+for ``loop``, 2 s for ``vectorized``, 5 s for the parallel ``fused``), later processes load
+the machine code from Numba's on-disk cache (``cache=True``, ~0.01-0.3 s). Importing this
+module imports numba but compiles nothing.
+
+``loop``
+    The lecture's explicit for-loop under ``@njit``: for each example ``i``,
+    ``z = b + Σ_j w[j] X[j, i]``, ``a = sigmoid(z)``, ``J += …``, ``dz = a - y``,
+    ``dw[j] += X[j, i] dz`` for each feature, ``db += dz``; divide by ``m`` at the end.
+    Compiled, it runs the same arithmetic in the same order as the pure-Python reference
+    (no ``fastmath``, so no SIMD: each ``z`` is one long chain of additions), a few hundred
+    times faster. It reads ``X`` down a column (``X[0, i]``, ``X[1, i]``, …), so it is fast
+    on F-ordered ``X`` (the course's layout: each example is contiguous) and ~3.5× slower
+    on C-ordered ``X``, where consecutive reads are a whole row apart and each touches a
+    new cache line.
+``vectorized``
+    The lecture's NumPy code under ``@njit``: ``Z = np.dot(w, X) + b``, ``A = σ(Z)``,
+    ``dZ = A - Y``, ``dw = np.dot(X, dZ) / m``, ``db = np.sum(dZ) / m``. Numba hands the two
+    products to the BLAS ``gemv`` that SciPy ships (its own OpenBLAS threads, not
+    :mod:`fastlr.threads`); ``X`` is read twice. BLAS reads either memory order directly
+    (transposed or not): C order costs up to ~1.3× more. Numba's ``np.dot`` needs operands
+    of one dtype: float32 ``X`` is multiplied by float32 copies of ``w`` and ``dZ`` (these
+    products accumulate in float32; everything else is float64). BLAS needs a contiguous
+    operand: a strided view of ``X`` is copied (C order) once per call — the one case
+    where any kernel here copies ``X``.
+``fused`` (not in the lecture: the fast path)
+    One pass over ``X``. For a few examples at a time it computes ``z``, ``a``, ``dz`` and
+    adds ``x dz`` into ``dw`` while those examples are still in cache, so ``X`` comes from
+    memory once, not twice as in ``vectorized``.
+
+    * F-ordered ``X`` (each example a contiguous column). With many features
+      (``n_x >= WIDE_FEATURES``) four examples are swept together: ``z`` of the four in
+      one pass over ``w``, then ``dw += Σ x dz`` in one pass over ``dw`` (the four columns
+      now come from L2). With few features, tiles of ~8 KiB of examples: ``z`` one example
+      after the other (one sequential stream), the activations, then ``dw`` from L1, four
+      examples per pass; ``X`` is prefetched into L2 32 KiB ahead so that memory keeps
+      streaming while the tile is computed on.
+    * C-ordered ``X`` (each feature a contiguous row): blocks of at least
+      ``ROWS_MIN_BLOCK`` examples (more when they fit in ~512 KiB) walked row by row:
+      ``z[block] += w[j] X[j, block]`` (four rows per pass), the activations, then
+      ``dw[j] += X[j, block] · dz[block]``; rows are prefetched ahead, since rows far apart
+      in memory are not a stream the hardware prefetcher follows. With few features the
+      block stays in L2 and ``X`` is read from memory once; with many (the cat images)
+      a block is several MB and its second read comes from L3.
+    * Other strides (views such as ``X[:, ::2]``): tiles of examples, loops along the
+      smaller stride; correct, slower.
+
+    F order is the faster one: contiguous examples make long sequential reads, and an
+    example is complete after one short stretch of memory. C order costs ~1.2–2× more
+    (measured: 100 × 10⁶ float64, 2 threads, 25 vs 30–33 ms; the cat data, 0.37 vs
+    0.7 ms). float32 ``X`` is read as float32 (half the bytes) and accumulated in float64.
+    The activations use branch-free polynomial ``exp``/``log1p`` (within a couple of ulps
+    of libm, NaN in → NaN out) instead of libm calls, so that they vectorize: a libm call
+    per example cost more than reading a 100-feature example from memory.
+
+    **fastmath**: the fused kernels use ``fastmath={"reassoc", "contract", "nsz"}``:
+    reassociation lets the sums over features and examples use SIMD registers (several
+    partial sums), ``contract`` allows fused multiply-adds. ``nnan``/``ninf`` are *not*
+    used: NaN or inf in ``X`` must reach the result, where the caller detects it. Sums are
+    therefore added in a different order than the reference: results agree to ~1e-15
+    relative, not bit for bit. The activation helpers are compiled without ``fastmath``
+    (their error-compensation steps must not be simplified away), and every function here
+    states its ``fastmath`` explicitly (see :func:`jit`).
+
+    **Threads**: :func:`propagate_fused` splits the examples into
+    :func:`fastlr.threads.get_num_threads` chunks (read at every call), one per thread,
+    each with its own ``dw``/``db``/``J`` accumulators, summed at the end (``prange`` over
+    the chunks, on Numba's thread pool). ``X`` with fewer than ``PARALLEL_MIN_ELEMENTS``
+    elements runs the serial kernel on the calling thread: starting the thread team costs
+    ~3–5 µs here (far more on a busy machine), which two threads win back only above
+    ~20 000–80 000 elements. If another Python thread is already inside a parallel fused
+    call, the call runs the serial kernel instead of starting a second team (two teams on
+    the same cores only slow each other down, and Numba's ``workqueue`` threading layer
+    does not allow concurrent parallel launches at all).
+
+Compiled kernels for your own ``@njit`` code
+--------------------------------------------
+All have the contract signature ``(w, b, X, Y) -> (dw, db, cost)`` and can be called from a
+user ``@njit`` function (Numba compiles them for the argument types at hand):
+
+``propagate_loop_kernel``, ``propagate_vectorized_kernel``
+    the two lecture variants (``nogil``);
+``propagate_fused_serial_kernel``
+    the fused pass on the calling thread (``nogil``: Python threads may run it at once);
+``propagate_fused_kernel``
+    the fused pass split into one chunk per thread of Numba's pool (``NUMBA_NUM_THREADS``)
+    with ``prange``; calling it from several threads at once follows Numba's
+    threading-layer rules (fine with the ``omp`` and ``tbb`` layers).
+
+The compiled training loops ``optimize_loop``, ``optimize_vectorized`` (``nogil``, callable
+from ``@njit`` code too) and :func:`optimize_fused` run every gradient-descent iteration
+inside compiled code.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
+
+from fastlr import threads
+
+__all__ = [
+    "KERNELS",
+    "OPTIMIZERS",
+    "PARALLEL_MIN_ELEMENTS",
+    "WIDE_FEATURES",
+    "log1pexp",
+    "optimize_fused",
+    "optimize_loop",
+    "optimize_vectorized",
+    "propagate_fused",
+    "propagate_fused_kernel",
+    "propagate_fused_serial_kernel",
+    "propagate_loop_kernel",
+    "propagate_vectorized_kernel",
+    "sigmoid",
+]
+
+# ---------------------------------------------------------------------------------- compilation
+
+
+def cached_jit_factory(njit=numba.njit):
+    """A decorator like ``njit`` that caches on disk when it can, and compiles anyway when not.
+
+    ``njit(cache=True)`` raises (``RuntimeError``, at decoration time) when Numba finds no
+    writable cache directory; the decorator then falls back to ``njit`` without a cache,
+    so importing this module never fails for that reason. Use as ``@jit`` or
+    ``@jit(**njit_options)``.
+    """
+
+    def jit(function=None, **options):
+        def decorate(function):
+            try:
+                return njit(cache=True, **options)(function)
+            except (RuntimeError, OSError):  # no locator: no writable cache directory
+                return njit(**options)(function)
+
+        return decorate if function is None else decorate(function)
+
+    return jit
+
+
+_cached_jit = cached_jit_factory()
+
+
+def jit(function=None, **options):
+    """``njit(cache=True, **options)`` (see :func:`cached_jit_factory`), ``fastmath`` explicit.
+
+    A function whose ``fastmath`` is left unset inherits the flags of the function that
+    first compiles it as a callee (numba issue #7168): the exact helpers below would be
+    compiled with ``reassoc`` when a fused kernel compiled them first, and the loop
+    kernel, called from a user's ``fastmath`` function, would stop matching the reference.
+    """
+    options.setdefault("fastmath", False)
+    return _cached_jit(function, **options)
+
+#: reassociation lets sums use several SIMD partial sums; contract allows FMA. No
+#: nnan/ninf: NaN or inf in X must propagate into the result.
+FASTMATH = {"reassoc", "contract", "nsz"}
+
+
+def _parallel_options():
+    # only prange is parallelized: array expressions and np.zeros stay serial instead of
+    # each becoming a parallel region of its own (a dict: Numba pops from it, so a new one)
+    return {"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
+            "setitem": False, "numpy": False, "stencil": False, "fusion": False}
+
+
+# --------------------------------------------------------------------------------- loop variant
+
+
+@jit(nogil=True)
+def sigmoid(z):
+    """Stable logistic function of a float: ``exp`` never sees a positive argument."""
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)  # stable form: exp(-z) would overflow for z < -709
+    return e / (1.0 + e)
+
+
+@jit(nogil=True)
+def log1pexp(z):
+    """``log(1 + e^z)`` without overflow: ``max(z, 0) + log1p(e^-|z|)``."""
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+@jit(nogil=True)
+def propagate_loop_kernel(w, b, X, Y):
+    """The lecture's for-loop, compiled. Same arithmetic, same order as the reference."""
+    n_x, m = X.shape
+    J = 0.0
+    dw = np.zeros(n_x)
+    db = 0.0
+    for i in range(m):
+        z = b
+        for j in range(n_x):
+            z += w[j] * X[j, i]
+        a = sigmoid(z)
+        J += log1pexp(z) - Y[i] * z
+        dz = a - Y[i]
+        for j in range(n_x):
+            dw[j] += X[j, i] * dz
+        db += dz
+    return dw / m, db / m, J / m
+
+
+# --------------------------------------------------------------------------- vectorized variant
+
+
+def _blas_operand(X):
+    """``X`` itself when C- or F-contiguous, else a C-contiguous copy (BLAS needs one)."""
+
+
+@overload(_blas_operand)
+def _blas_operand_for(X):
+    if X.layout in "CF":
+        return lambda X: X
+    return lambda X: np.ascontiguousarray(X)
+
+
+def _in_dtype_of(v, X):
+    """``v`` (float64) in ``X``'s dtype: Numba's ``np.dot`` needs one dtype."""
+
+
+@overload(_in_dtype_of)
+def _in_dtype_of_for(v, X):
+    if X.dtype == types.float64:
+        return lambda v, X: v
+    return lambda v, X: v.astype(np.float32)
+
+
+def _as_float64(v):
+    """``v`` as float64 (no copy when it already is)."""
+
+
+@overload(_as_float64)
+def _as_float64_for(v):
+    if v.dtype == types.float64:
+        return lambda v: v
+    return lambda v: v.astype(np.float64)
+
+
+@jit(nogil=True)
+def propagate_vectorized_kernel(w, b, X, Y):
+    """The lecture's NumPy code, compiled: two BLAS ``gemv`` calls and whole-array steps."""
+    m = X.shape[1]
+    X = _blas_operand(X)
+    Z = _as_float64(np.dot(_in_dtype_of(w, X), X)) + b  # Z = wᵀX + b
+    e = np.exp(-np.abs(Z))  # in (0, 1]: never overflows
+    A = np.where(Z >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))  # A = σ(Z), stable
+    cost = np.sum(np.maximum(Z, 0.0) + np.log1p(e) - Y * Z) / m  # stable log(1 + e^Z) - Y Z
+    dZ = A - Y
+    dw = _as_float64(np.dot(X, _in_dtype_of(dZ, X))) / m  # dw = X dZᵀ / m
+    db = np.sum(dZ) / m
+    return dw, db, cost
+
+
+# ------------------------------------------------------------------- fused variant: activations
+
+
+@intrinsic
+def _float_from_bits(typingctx, bits):
+    """The float64 whose IEEE-754 bit pattern is the int64 ``bits``."""
+    if not isinstance(bits, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        value = context.cast(builder, args[0], signature.args[0], types.int64)
+        return builder.bitcast(value, ir.DoubleType())
+
+    return types.float64(bits), codegen
+
+
+@intrinsic
+def _prefetch(typingctx, a, i):
+    """Ask the CPU to start loading the cache line of ``a[i]`` into L2 (a hint; no effect
+    on results). Used to keep memory busy while a tile of X is being computed on."""
+    if not (isinstance(a, types.Array) and a.ndim == 1 and isinstance(i, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        array = context.make_array(array_type)(context, builder, args[0])
+        pointer = cgutils.get_item_pointer(context, builder, array_type, array, [args[1]],
+                                           wraparound=False)
+        i32 = ir.IntType(32)
+        prefetch = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [pointer.type, i32, i32, i32]),
+            "llvm.prefetch.p0",
+        )
+        builder.call(prefetch, [pointer, i32(0), i32(2), i32(1)])  # read, to L2, data
+        return context.get_dummy_value()
+
+    return types.void(a, i), codegen
+
+
+LN2_HI = 6.93147180369123816490e-01  # ln 2 with its low 32 bits zero: k * LN2_HI is exact
+LN2_LO = 1.90821492927058770002e-10  # ln 2 - LN2_HI
+INV_LN2 = 1.44269504088896338700e00
+SQRT2 = 1.41421356237309504880
+
+
+@jit(inline="always")
+def _exp_nonpositive(x):
+    """``e^x`` for ``x <= 0`` (or NaN), without a libm call so that loops over it vectorize.
+
+    ``x = k ln2 + r`` with ``|r| <= ln2 / 2``; ``e^r`` by its Taylor polynomial of degree 13
+    (truncation error < 1e-17); ``2^k`` built from its bits in two halves so that results
+    down to the subnormal range are right. Error: a couple of ulps. NaN gives NaN.
+    """
+    # e^-746 rounds to 0 already; NaN compares false and stays NaN (max() need not keep it)
+    x = -746.0 if x < -746.0 else x  # noqa: FURB136
+    kf = math.floor(x * INV_LN2 + 0.5)
+    r = (x - kf * LN2_HI) - kf * LN2_LO
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    k = np.int64(0.0 if math.isnan(kf) else kf)  # NaN never reaches the conversion (undefined)
+    k1 = k >> 1  # k in [-1077, 0]: two factors 2^k1 2^k2, each a normal number
+    k2 = k - k1
+    return (p * _float_from_bits((k1 + 1023) << 52)) * _float_from_bits((k2 + 1023) << 52)
+
+
+@jit(inline="always")
+def _log1p_unit(e):
+    """``log(1 + e)`` for ``0 <= e <= 1`` (or NaN), vectorizable, a couple of ulps.
+
+    ``u = 1 + e`` rounded, ``c`` its rounding error's first-order effect; ``u = 2^k f`` with
+    ``f`` in [1/√2, √2]; ``log f = 2 atanh(s)``, ``s = (f-1)/(f+1)``, ``|s| < 0.172``, by its
+    series to ``s^23`` (truncation error < 1e-18).
+    """
+    u = 1.0 + e
+    c = (e - (u - 1.0)) / u  # exact rounding error of u, divided by u (no fastmath here!)
+    big = u > SQRT2
+    f = u * 0.5 if big else u
+    kf = 1.0 if big else 0.0
+    s = (f - 1.0) / (f + 1.0)
+    s2 = s * s
+    q = 1.0 / 23.0
+    q = q * s2 + 1.0 / 21.0
+    q = q * s2 + 1.0 / 19.0
+    q = q * s2 + 1.0 / 17.0
+    q = q * s2 + 1.0 / 15.0
+    q = q * s2 + 1.0 / 13.0
+    q = q * s2 + 1.0 / 11.0
+    q = q * s2 + 1.0 / 9.0
+    q = q * s2 + 1.0 / 7.0
+    q = q * s2 + 1.0 / 5.0
+    q = q * s2 + 1.0 / 3.0
+    log_f = 2.0 * s + 2.0 * s * s2 * q
+    return kf * LN2_HI + ((kf * LN2_LO + c) + log_f)
+
+
+@jit(inline="always")
+def _dz_and_loss(z, y):
+    """``(a - y, log(1 + e^z) - y z)`` for one example, branch-free and stable."""
+    e = _exp_nonpositive(-abs(z))
+    a = (1.0 if z >= 0.0 else e) / (1.0 + e)
+    return a - y, max(z, 0.0) + _log1p_unit(e) - y * z
+
+
+# The helpers above are inlined by Numba into the caller's code, where they take the
+# caller's fastmath flags. They must get none (reassociation would fold their
+# error-compensation terms to zero), so they are called only from this function, which
+# has no fastmath: an elementwise loop, which vectorizes without reassociation.
+# error_model="numpy": a division by zero gives inf/nan instead of raising; Python's
+# check (a branch to an exception) would keep the loop from vectorizing.
+@jit(nogil=True, error_model="numpy")
+def _activations(z, Y, start, count, b, dz, loss):
+    """``dz[k]``, ``loss[k]`` for ``z[k] + b`` and label ``Y[start + k]``, ``k < count``."""
+    y = Y[start:start + count]  # slice, then index from 0: Y[start + k] would not vectorize
+    for k in range(count):
+        dz[k], loss[k] = _dz_and_loss(z[k] + b, y[k])
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _activate(z, Y, start, count, b, dz, loss):
+    """Fills ``dz[:count]`` (and ``loss``); returns ``(Σ loss, Σ dz)`` over the examples.
+
+    ``loss`` must not be ``z``: overlapping arrays make LLVM take its scalar loop.
+    """
+    _activations(z, Y, start, count, b, dz, loss)
+    J = 0.0
+    db = 0.0
+    for k in range(count):
+        J += loss[k]
+        db += dz[k]
+    return J, db
+
+
+# ------------------------------------------------------------------------ fused variant: chunks
+
+#: F-ordered X with at least this many features: four examples per sweep over w and dw
+#: (each example is long: w/dw traffic matters); fewer: L1-sized tiles of examples
+WIDE_FEATURES = 512
+#: bytes of X in one tile (F order, few features; re-read from L1) and one block
+#: (C order; re-read from L2); how far ahead of the tile X is prefetched into L2
+TILE_BYTES = 8 * 1024
+BLOCK_BYTES = 512 * 1024
+PREFETCH_BYTES = 32 * 1024
+#: C order: at least this many examples per block. Narrower blocks make each row segment a
+#: cache line or two, and the per-row overhead dominates; wide X then re-reads its block
+#: from L3 rather than L2.
+ROWS_MIN_BLOCK = 256
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _columns_wide(w, b, XT, Y, lo, hi, dw):
+    """Examples lo..hi of F-ordered X (rows of ``XT = X.T``), four per sweep over w and dw."""
+    n_x = w.size
+    z = np.empty(4)
+    dz = np.empty(4)
+    loss = np.empty(4)
+    J = 0.0
+    db = 0.0
+    i = lo
+    while i + 4 <= hi:
+        x0 = XT[i]
+        x1 = XT[i + 1]
+        x2 = XT[i + 2]
+        x3 = XT[i + 3]
+        z0 = 0.0
+        z1 = 0.0
+        z2 = 0.0
+        z3 = 0.0
+        for j in range(n_x):
+            wj = w[j]
+            z0 += wj * x0[j]
+            z1 += wj * x1[j]
+            z2 += wj * x2[j]
+            z3 += wj * x3[j]
+        z[0] = z0
+        z[1] = z1
+        z[2] = z2
+        z[3] = z3
+        J_group, db_group = _activate(z, Y, i, 4, b, dz, loss)
+        J += J_group
+        db += db_group
+        d0 = dz[0]
+        d1 = dz[1]
+        d2 = dz[2]
+        d3 = dz[3]
+        for j in range(n_x):
+            dw[j] += x0[j] * d0 + x1[j] * d1 + x2[j] * d2 + x3[j] * d3
+        i += 4
+    while i < hi:  # the last 0-3 examples, one at a time
+        x = XT[i]
+        z0 = 0.0
+        for j in range(n_x):
+            z0 += w[j] * x[j]
+        z[0] = z0
+        J_one, db_one = _activate(z, Y, i, 1, b, dz, loss)
+        J += J_one
+        db += db_one
+        d0 = dz[0]
+        for j in range(n_x):
+            dw[j] += x[j] * d0
+        i += 1
+    return J, db
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _columns_tall(w, b, XT, Y, lo, hi, dw):
+    """Examples lo..hi of F-ordered X with few features, in tiles that stay in L1."""
+    n_x = w.size
+    example_bytes = n_x * XT.itemsize
+    tile = max(4, min(TILE_BYTES // example_bytes // 4 * 4, hi - lo))
+    ahead = max(1, PREFETCH_BYTES // example_bytes)  # examples between reading and prefetching
+    line = 64 // XT.itemsize
+    z = np.empty(tile)
+    dz = np.empty(tile)
+    loss = np.empty(tile)
+    J = 0.0
+    db = 0.0
+    for start in range(lo, hi, tile):
+        count = min(tile, hi - start)
+        examples = XT[start:start + count]
+        for k in range(count):  # one sequential stream through memory
+            upcoming = XT[min(start + k + ahead, hi - 1)]
+            for j in range(0, n_x, line):
+                _prefetch(upcoming, j)  # memory keeps streaming during the compute below
+            x = examples[k]
+            acc = 0.0
+            for j in range(n_x):
+                acc += w[j] * x[j]
+            z[k] = acc
+        J_tile, db_tile = _activate(z, Y, start, count, b, dz, loss)
+        J += J_tile
+        db += db_tile
+        k = 0
+        while k + 4 <= count:  # dw from L1, four examples per sweep
+            x0 = examples[k]
+            x1 = examples[k + 1]
+            x2 = examples[k + 2]
+            x3 = examples[k + 3]
+            d0 = dz[k]
+            d1 = dz[k + 1]
+            d2 = dz[k + 2]
+            d3 = dz[k + 3]
+            for j in range(n_x):
+                dw[j] += x0[j] * d0 + x1[j] * d1 + x2[j] * d2 + x3[j] * d3
+            k += 4
+        while k < count:
+            x = examples[k]
+            d0 = dz[k]
+            for j in range(n_x):
+                dw[j] += x[j] * d0
+            k += 1
+    return J, db
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _columns(w, b, XT, Y, lo, hi, dw):
+    if w.size >= WIDE_FEATURES:
+        return _columns_wide(w, b, XT, Y, lo, hi, dw)
+    return _columns_tall(w, b, XT, Y, lo, hi, dw)
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _prefetch_rows(X, first, last, start, count):
+    """Prefetch ``X[j, start:start + count]`` for rows ``first <= j < last``."""
+    line = 64 // X.itemsize
+    for j in range(first, min(last, X.shape[0])):
+        row = X[j, start:start + count]
+        for k in range(0, count, line):
+            _prefetch(row, k)
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _rows(w, b, X, Y, lo, hi, dw):
+    """Examples lo..hi of C-ordered X: blocks of examples walked one feature row at a time."""
+    n_x = X.shape[0]
+    block = max(ROWS_MIN_BLOCK, min(8192, BLOCK_BYTES // (n_x * X.itemsize)))
+    block = max(1, min(block, hi - lo))
+    z = np.empty(block)
+    dz = np.empty(block)
+    loss = np.empty(block)
+    J = 0.0
+    db = 0.0
+    for start in range(lo, hi, block):
+        count = min(block, hi - start)
+        # rows are far apart in memory: the prefetcher does not follow them, so we lead it
+        ahead = max(1, PREFETCH_BYTES // (count * X.itemsize))
+        zb = z[:count]
+        for k in range(count):
+            zb[k] = 0.0
+        j = 0
+        while j + 4 <= n_x:  # z[block] += w[j] X[j, block], four rows per pass over z
+            _prefetch_rows(X, j + ahead, j + ahead + 4, start, count)
+            r0 = X[j, start:start + count]
+            r1 = X[j + 1, start:start + count]
+            r2 = X[j + 2, start:start + count]
+            r3 = X[j + 3, start:start + count]
+            w0 = w[j]
+            w1 = w[j + 1]
+            w2 = w[j + 2]
+            w3 = w[j + 3]
+            for k in range(count):
+                zb[k] += w0 * r0[k] + w1 * r1[k] + w2 * r2[k] + w3 * r3[k]
+            j += 4
+        while j < n_x:
+            row = X[j, start:start + count]
+            wj = w[j]
+            for k in range(count):
+                zb[k] += wj * row[k]
+            j += 1
+        J_block, db_block = _activate(z, Y, start, count, b, dz, loss)
+        J += J_block
+        db += db_block
+        dzb = dz[:count]
+        for j in range(n_x):  # dw[j] += X[j, block] · dz[block], from L2 when the block fits
+            _prefetch_rows(X, j + ahead, j + ahead + 1, start, count)
+            row = X[j, start:start + count]
+            acc = 0.0
+            for k in range(count):
+                acc += row[k] * dzb[k]
+            dw[j] += acc
+    return J, db
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _strided(w, b, X, Y, lo, hi, dw):
+    """Examples lo..hi of X with any strides: tiles of examples.
+
+    The loops run along the smaller stride: down the examples (as for F order) when the
+    features of an example are closer together in memory, else along the rows (C order).
+    They index 1-D slices from 0, so that LLVM can speculate a unit stride and vectorize.
+    """
+    n_x = X.shape[0]
+    tile = max(1, min(256, hi - lo))
+    z = np.empty(tile)
+    dz = np.empty(tile)
+    loss = np.empty(tile)
+    J = 0.0
+    db = 0.0
+    down_columns = abs(X.strides[0]) <= abs(X.strides[1])
+    for start in range(lo, hi, tile):
+        count = min(tile, hi - start)
+        if down_columns:
+            for k in range(count):
+                x = X[:, start + k]
+                acc = 0.0
+                for j in range(n_x):
+                    acc += w[j] * x[j]
+                z[k] = acc
+        else:
+            zb = z[:count]
+            for k in range(count):
+                zb[k] = 0.0
+            for j in range(n_x):
+                row = X[j, start:start + count]
+                wj = w[j]
+                for k in range(count):
+                    zb[k] += wj * row[k]
+        J_tile, db_tile = _activate(z, Y, start, count, b, dz, loss)
+        J += J_tile
+        db += db_tile
+        if down_columns:
+            for k in range(count):
+                x = X[:, start + k]
+                d = dz[k]
+                for j in range(n_x):
+                    dw[j] += x[j] * d
+        else:
+            dzb = dz[:count]
+            for j in range(n_x):
+                row = X[j, start:start + count]
+                acc = 0.0
+                for k in range(count):
+                    acc += row[k] * dzb[k]
+                dw[j] += acc
+    return J, db
+
+
+def _chunk(w, b, X, Y, lo, hi, dw):
+    """Adds Σ x(i) dz(i) over examples lo..hi into ``dw``; returns (ΣL, Σdz) over them.
+
+    Compiled for X's memory order (its Numba layout): F, C or any strides.
+    """
+
+
+@overload(_chunk)
+def _chunk_for(w, b, X, Y, lo, hi, dw):
+    if X.layout == "F":
+        return lambda w, b, X, Y, lo, hi, dw: _columns(w, b, X.T, Y, lo, hi, dw)
+    if X.layout == "C":
+        return lambda w, b, X, Y, lo, hi, dw: _rows(w, b, X, Y, lo, hi, dw)
+    return lambda w, b, X, Y, lo, hi, dw: _strided(w, b, X, Y, lo, hi, dw)
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def propagate_fused_serial_kernel(w, b, X, Y):
+    """One pass over X on the calling thread: ``(dw, db, cost)``."""
+    m = X.shape[1]
+    dw = np.zeros(w.size)
+    J, db = _chunk(w, b, X, Y, 0, m, dw)
+    for j in range(dw.size):
+        dw[j] /= m
+    return dw, db / m, J / m
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy", parallel=_parallel_options())
+def _propagate_fused_parallel(w, b, X, Y, n_chunks):
+    """One pass over X split into ``n_chunks`` chunks of examples, ``prange`` over them."""
+    n_x, m = X.shape
+    n_chunks = max(1, min(n_chunks, m))
+    dws = np.zeros((n_chunks, n_x))
+    sums = np.zeros((n_chunks, 2))
+    for c in prange(n_chunks):
+        lo = c * m // n_chunks
+        hi = (c + 1) * m // n_chunks
+        J, db = _chunk(w, b, X, Y, lo, hi, dws[c])
+        sums[c, 0] = J
+        sums[c, 1] = db
+    dw = np.empty(n_x)
+    for j in range(n_x):
+        total = 0.0
+        for c in range(n_chunks):
+            total += dws[c, j]
+        dw[j] = total / m
+    J = 0.0
+    db = 0.0
+    for c in range(n_chunks):
+        J += sums[c, 0]
+        db += sums[c, 1]
+    return dw, db / m, J / m
+
+
+#: chunks of propagate_fused_kernel: the size of Numba's thread pool (NUMBA_NUM_THREADS).
+#: A constant, not numba.get_num_threads(): calling that from compiled code would keep the
+#: kernel (and any user function calling it) out of Numba's on-disk cache.
+_POOL_SIZE = numba.config.NUMBA_NUM_THREADS
+
+
+@jit(nogil=True)
+def propagate_fused_kernel(w, b, X, Y):
+    """One pass over X, ``prange`` over one chunk of examples per thread of Numba's pool."""
+    return _propagate_fused_parallel(w, b, X, Y, _POOL_SIZE)
+
+
+#: X with fewer elements than this runs the serial fused kernel: starting the thread team
+#: (a few µs, more on a busy machine) would cost more than it saves. Set by measurement.
+PARALLEL_MIN_ELEMENTS = 60_000
+
+_parallel_lock = threading.Lock()  # one parallel fused call at a time; others run serially
+
+
+def propagate_fused(w, b, X, Y):
+    """The fused kernel: serial for small problems, else one chunk per thread."""
+    if X.size >= PARALLEL_MIN_ELEMENTS:  # checked first: small calls skip the thread lookup
+        n_threads = threads.get_num_threads()
+        if n_threads > 1 and _parallel_lock.acquire(blocking=False):
+            try:
+                return _propagate_fused_parallel(w, b, X, Y, n_threads)
+            finally:
+                _parallel_lock.release()
+    return propagate_fused_serial_kernel(w, b, X, Y)
+
+
+# ------------------------------------------------------------------------------- training loops
+
+
+@jit(nogil=True)
+def optimize_loop(w, b, X, Y, num_iterations, learning_rate):
+    """Gradient descent with :func:`propagate_loop_kernel`, all iterations compiled."""
+    w = w.copy()
+    costs = np.empty((num_iterations + 99) // 100)
+    dw = np.zeros(w.size)  # typed here; num_iterations >= 1 overwrites it
+    db = 0.0
+    for i in range(num_iterations):
+        dw, db, cost = propagate_loop_kernel(w, b, X, Y)
+        if i % 100 == 0:
+            costs[i // 100] = cost
+        for j in range(w.size):
+            w[j] = w[j] - learning_rate * dw[j]
+        b = b - learning_rate * db
+    return w, b, dw, db, costs
+
+
+@jit(nogil=True)
+def optimize_vectorized(w, b, X, Y, num_iterations, learning_rate):
+    """Gradient descent with :func:`propagate_vectorized_kernel`, all iterations compiled."""
+    w = w.copy()
+    costs = np.empty((num_iterations + 99) // 100)
+    dw = np.zeros(w.size)  # typed here; num_iterations >= 1 overwrites it
+    db = 0.0
+    for i in range(num_iterations):
+        dw, db, cost = propagate_vectorized_kernel(w, b, X, Y)
+        if i % 100 == 0:
+            costs[i // 100] = cost
+        for j in range(w.size):
+            w[j] = w[j] - learning_rate * dw[j]
+        b = b - learning_rate * db
+    return w, b, dw, db, costs
+
+
+@jit(nogil=True)
+def _optimize_fused_serial(w, b, X, Y, num_iterations, learning_rate):
+    w = w.copy()
+    costs = np.empty((num_iterations + 99) // 100)
+    dw = np.zeros(w.size)  # typed here; num_iterations >= 1 overwrites it
+    db = 0.0
+    for i in range(num_iterations):
+        dw, db, cost = propagate_fused_serial_kernel(w, b, X, Y)
+        if i % 100 == 0:
+            costs[i // 100] = cost
+        for j in range(w.size):
+            w[j] = w[j] - learning_rate * dw[j]
+        b = b - learning_rate * db
+    return w, b, dw, db, costs
+
+
+@jit(nogil=True)
+def _optimize_fused_parallel(w, b, X, Y, num_iterations, learning_rate, n_chunks):
+    w = w.copy()
+    costs = np.empty((num_iterations + 99) // 100)
+    dw = np.zeros(w.size)  # typed here; num_iterations >= 1 overwrites it
+    db = 0.0
+    for i in range(num_iterations):
+        dw, db, cost = _propagate_fused_parallel(w, b, X, Y, n_chunks)
+        if i % 100 == 0:
+            costs[i // 100] = cost
+        for j in range(w.size):
+            w[j] = w[j] - learning_rate * dw[j]
+        b = b - learning_rate * db
+    return w, b, dw, db, costs
+
+
+def optimize_fused(w, b, X, Y, num_iterations, learning_rate):
+    """Gradient descent with the fused kernel; serial or parallel as :func:`propagate_fused`."""
+    if X.size >= PARALLEL_MIN_ELEMENTS:
+        n_threads = threads.get_num_threads()
+        if n_threads > 1 and _parallel_lock.acquire(blocking=False):
+            try:
+                return _optimize_fused_parallel(w, b, X, Y, num_iterations, learning_rate,
+                                                n_threads)
+            finally:
+                _parallel_lock.release()
+    return _optimize_fused_serial(w, b, X, Y, num_iterations, learning_rate)
+
+
+KERNELS = {
+    "loop": propagate_loop_kernel,
+    "vectorized": propagate_vectorized_kernel,
+    "fused": propagate_fused,
+}
+
+OPTIMIZERS = {
+    "loop": optimize_loop,
+    "vectorized": optimize_vectorized,
+    "fused": optimize_fused,
+}
