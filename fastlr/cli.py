@@ -1,0 +1,246 @@
+"""The ``fastlr`` command: ``fastlr bench`` (what vectorization buys, here) and ``fastlr info``.
+
+::
+
+    fastlr bench                          # every implementation, the course's cat size (~1 min)
+    fastlr bench --sizes tiny,cat,tall,wide --dtype float32 --out results/
+    fastlr info                           # versions, BLAS and threads, every implementation
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+
+def _sizes(text):
+    from fastlr import bench
+
+    sizes = [part for part in text.split(",") if part.strip()]
+    try:
+        return [bench.parse_size(size) for size in sizes]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _dtypes(text):
+    dtypes = [part.strip() for part in text.split(",") if part.strip()]
+    if not dtypes or any(d not in ("float64", "float32") for d in dtypes):
+        raise argparse.ArgumentTypeError(
+            f"dtype must be float64, float32 or both (comma-separated); got {text!r}")
+    return dtypes
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {value}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from fastlr import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="fastlr",
+        description="Logistic regression as a neural network, loop vs vectorized, in pure "
+                    "Python, NumPy, Numba and Cython: see what vectorization buys here.")
+    parser.add_argument("--version", action="version", version=f"fastlr {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    bench = commands.add_parser(
+        "bench", help="time every available implementation (about a minute by default)",
+        description="Time propagate (one forward and backward pass) of every available "
+                    "implementation and print loop vs vectorized per backend. Interpreted "
+                    "implementations are timed for a few calls within --slow-budget seconds "
+                    "each (on a subset of examples, scaled and marked est., when even one "
+                    "call would not fit).")
+    bench.add_argument("--sizes", type=_sizes, default=None, metavar="SIZES",
+                       help="comma-separated sizes: tiny (2x3, the course's example), cat "
+                            "(12288x209, the default), tall (100x100000), wide (1000x10000) "
+                            "or N_XxM")
+    bench.add_argument("--dtype", type=_dtypes, default=["float64"], metavar="DTYPE",
+                       help="float64 (default), float32, or float64,float32")
+    bench.add_argument("--order", choices=["F", "C"], default="F",
+                       help="memory order of X: F (default; the course's X, each example a "
+                            "contiguous column) or C")
+    bench.add_argument("--repeats", type=_positive_int, default=10,
+                       help="timed samples per fast implementation (default 10; interpreted "
+                            "ones: at most 3)")
+    bench.add_argument("--slow-budget", type=_positive_float, default=12.0, metavar="SECONDS",
+                       help="seconds each interpreted implementation (python loop/vectorized, "
+                            "numpy loop) may take per problem (default 12)")
+    bench.add_argument("--threads", type=_positive_int, default=None,
+                       help="threads for fastlr's parallel kernels and for BLAS (default: "
+                            "every core)")
+    bench.add_argument("--backends", default=None, metavar="NAMES",
+                       help="only these backends, comma-separated (e.g. numpy,numba or "
+                            "numba:fused)")
+    bench.add_argument("--out", default=None, metavar="DIR",
+                       help="write DIR/results.json and DIR/speedup.png")
+    bench.add_argument("--no-progress", action="store_true",
+                       help="no progress bar on stderr")
+
+    info = commands.add_parser(
+        "info", help="versions, BLAS and threads, and every implementation's availability",
+        description="Versions, BLAS and its threads, Numba's threading layer and cache, "
+                    "whether the Cython build has OpenMP, and every implementation with "
+                    "the reason when it is unavailable.")
+    info.add_argument("--json", action="store_true", help="print it as JSON")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    args.argv = argv
+    if args.command == "bench":
+        return run_bench(args)
+    if args.command == "info":
+        return run_info(args)
+    parser.print_help()
+    return 2
+
+
+def run_bench(args) -> int:
+    from fastlr import bench, threads
+
+    sizes = args.sizes or [bench.SIZES[name] for name in bench.DEFAULT_SIZES]
+    backends = [b.strip() for b in args.backends.split(",")] if args.backends else None
+    if args.out:  # fail before a minute of measuring, not after
+        try:
+            os.makedirs(args.out, exist_ok=True)
+        except OSError as error:
+            print(f"fastlr bench: cannot create --out directory {args.out!r}: {error}",
+                  file=sys.stderr)
+            return 1
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print(f"fastlr bench: --out writes speedup.png, which needs matplotlib: "
+                  f"{bench.BENCH_EXTRA_HINT}", file=sys.stderr)
+            return 1
+    limits = None
+    if args.threads:
+        threads.set_num_threads(args.threads)
+        try:
+            from threadpoolctl import threadpool_limits
+
+            try:
+                import scipy.linalg  # noqa: F401  (loads SciPy's BLAS: limit it too)
+            except ImportError:
+                pass
+            limits = threadpool_limits(limits=args.threads, user_api="blas")
+        except ImportError:
+            print(f"fastlr bench: --threads sets fastlr's threads; BLAS threads stay as they "
+                  f"are (limiting them needs threadpoolctl: {bench.BENCH_EXTRA_HINT})",
+                  file=sys.stderr)
+    progress = bench.Progress(1, enabled=not args.no_progress)
+    pairs, _ = bench.available_pairs(backends)
+    if not pairs:
+        print("fastlr bench: no available implementation matches --backends "
+              f"{args.backends!r} (fastlr info lists them)", file=sys.stderr)
+        return 1
+    sizes_text = ", ".join(bench.size_name(*s) for s in sizes)
+    progress.note(f"fastlr bench: {len(pairs)} implementations × {sizes_text} × "
+                  f"{'/'.join(args.dtype)}; interpreted ones get ~{args.slow_budget:g} s each")
+    start = time.perf_counter()
+    try:
+        report = bench.run(sizes, args.dtype, args.order, repeats=args.repeats,
+                           slow_budget=args.slow_budget, backends=backends, progress=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        print("fastlr bench: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if limits is not None:
+            limits.restore_original_limits()
+    report["settings"]["wall_seconds"] = time.perf_counter() - start
+    report["settings"]["command"] = " ".join(["fastlr", *args.argv])
+    print(bench.format_report(report))
+    print(f"\n(total {time.perf_counter() - start:.1f} s)")
+    if args.out:
+        json_path = bench.write_json(report, os.path.join(args.out, "results.json"))
+        png_path = bench.plot(report, os.path.join(args.out, "speedup.png"))
+        print(f"wrote {json_path} and {png_path}")
+    return 0
+
+
+def info_dict() -> dict:
+    """What ``fastlr info`` reports, as a dict."""
+    import fastlr
+    from fastlr import autotune, bench
+
+    implementations = [{"backend": i.backend, "variant": i.variant, "available": i.available,
+                        "reason": i.reason} for i in fastlr.implementations()]
+    machine = bench.machine_info()  # after implementations(): the backends are imported
+    optional = {name: bench._package_version(dist) for name, dist in
+                (("matplotlib", "matplotlib"), ("threadpoolctl", "threadpoolctl"),
+                 ("h5py", "h5py"), ("scikit-learn", "scikit-learn"))}
+    environment = {name: os.environ.get(name) for name in
+                   ("FASTLR_BACKEND", "FASTLR_AUTOTUNE", "FASTLR_CACHE_DIR", "NUMBA_NUM_THREADS",
+                    "NUMBA_THREADING_LAYER", "NUMBA_CACHE_DIR", "OMP_NUM_THREADS",
+                    "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS") if os.environ.get(name)}
+    return {"machine": machine, "implementations": implementations, "optional": optional,
+            "environment": environment, "autotune_cache": str(autotune.cache_path())}
+
+
+def format_info(info: dict) -> str:
+    from fastlr import bench
+
+    machine = info["machine"]
+    lines = [f"fastlr {machine['fastlr']}", ""]
+    lines += bench.format_machine(machine, details=True)
+    lines += ["", "optional packages"]
+    hints = {"matplotlib": 'fastlr bench --out plots (pip install "fastlr[bench]")',
+             "threadpoolctl": 'BLAS thread counts (pip install "fastlr[bench]")',
+             "h5py": 'the course\'s .h5 data files (pip install "fastlr[data]")',
+             "scikit-learn": "bench/roofline.py's comparison"}
+    for name, version in info["optional"].items():
+        lines.append(f"  {name:<14}{version or 'not installed':<15}{hints[name]}")
+    if info["environment"]:
+        lines += ["", "environment"]
+        lines += [f"  {name}={value}" for name, value in info["environment"].items()]
+    lines += ["", f"fastest() measurements are cached in {info['autotune_cache']}"]
+    lines += ["", "implementations"]
+    by_backend = {}
+    for item in info["implementations"]:
+        by_backend.setdefault(item["backend"], []).append(item)
+    for items in by_backend.values():
+        for item in items:
+            label = f"{item['backend']} {bench.VARIANT_LABELS[item['variant']]}"
+            lines.append(f"  {label:<30}{'available' if item['available'] else 'unavailable'}")
+        reasons = dict.fromkeys(item["reason"] for item in items if not item["available"])
+        lines += [bench._wrap(f"why: {reason}", "      ") for reason in reasons]
+    return "\n".join(lines)
+
+
+def run_info(args) -> int:
+    info = info_dict()
+    if args.json:
+        import json
+
+        print(json.dumps(info, indent=1, default=str))
+    else:
+        print(format_info(info))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
