@@ -27,6 +27,7 @@ from fastlr.registry import (
     get,
     implementations,
 )
+from fastlr.threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
@@ -37,11 +38,13 @@ __all__ = [
     "accuracy",
     "fastest",
     "get",
+    "get_num_threads",
     "implementations",
     "initialize_with_zeros",
     "model",
     "optimize",
     "predict",
     "propagate",
+    "set_num_threads",
     "sigmoid",
 ]

@@ -16,7 +16,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from fastlr import validation
+from fastlr import threads, validation
 
 #: backend name -> (module, variants, what to do when it cannot be imported)
 BACKENDS = {
@@ -40,17 +40,18 @@ VARIANTS = ("loop", "vectorized", "fused")
 PAIRS = tuple((backend, variant) for backend, (_, variants, _) in BACKENDS.items()
               for variant in variants)
 
-#: fastest() picks the first available pair of this list. Compiled kernels run at
-#: memory speed whichever the variant (the loop reads X once; NumPy-style code reads it
-#: twice), NumPy's BLAS calls come next, interpreted loops last.
+#: fastest() without measuring (FASTLR_AUTOTUNE=0) picks the first available pair of this
+#: list: the one-pass fused kernels; then BLAS-based code (two passes over X, SIMD and
+#: threads); then the compiled loops, which read X once but add one term at a time (no
+#: SIMD: ~6x slower than BLAS at the cat size); interpreted loops last.
 PREFERENCE = (
     ("cython", "fused"),
     ("numba", "fused"),
-    ("cython", "loop"),
-    ("numba", "loop"),
     ("cython", "vectorized"),
     ("numba", "vectorized"),
     ("numpy", "vectorized"),
+    ("cython", "loop"),
+    ("numba", "loop"),
     ("python", "vectorized"),
     ("python", "loop"),
     ("numpy", "loop"),
@@ -77,6 +78,8 @@ class ImplementationInfo(NamedTuple):
 def _load(backend: str):
     """The backend's module; raises BackendUnavailable (cached either way)."""
     module_name, _, hint = BACKENDS[backend]
+    if backend in ("numba", "cython"):  # their parallel kernels use OpenMP
+        threads.configure_openmp()
     try:
         return importlib.import_module(module_name)
     except ImportError as error:
