@@ -10,12 +10,19 @@ call no BLAS, and the BLAS-calling ``vectorized`` variants start no threads of t
 What remains is *idle* threads: after a parallel region, OpenMP's workers spin, waiting
 for the next one, and a BLAS library's workers do the same after a call. On a 2-core
 machine, a NumPy matrix product right after a fused call (or the reverse) then shares
-its cores with spinning threads and loses a whole scheduler tick: measured at the cat
-size, alternating a 2000×2000 NumPy ``gemv`` with a fused ``propagate`` cost 7.4 ms per
-pair instead of ~1.2 ms. :func:`configure_openmp` bounds the spinning (GNU OpenMP's
-``GOMP_SPINCOUNT``), which brings that back to 1.4–1.7 ms (three alternating runs each)
-while back-to-back fused calls and compiled training stay within the machine's noise
-(±10 %).
+its cores with spinning threads and loses whole scheduler ticks. Spinning too little
+costs too: a worker that has gone to sleep takes ~0.5 ms to wake on a virtual machine.
+Measured at the cat size (fused ``propagate``, median ms, two runs; GNU OpenMP's
+``GOMP_SPINCOUNT``)::
+
+    spin count               2 000      20 000     300 000 (libgomp's default)
+    back to back             0.43-0.55  0.39-0.45  0.38-0.42
+    after 200 µs of Python   0.91-1.03  0.41-0.47  0.40-0.46
+    alternating with a 2000×2000 NumPy gemv
+                             1.05-1.44  2.4-3.2    7.5
+
+:func:`configure_openmp` sets 20 000: calls separated by ordinary Python work stay as fast
+as with the default, and alternating with another pool costs a third of what it did.
 """
 
 from __future__ import annotations
@@ -27,8 +34,8 @@ from fastlr import validation
 _num_threads: int | None = None
 
 #: idle GNU OpenMP threads spin this many times before sleeping (libgomp's default is
-#: 300 000, far longer than the gap between two calls that need them)
-GOMP_SPINCOUNT = "2000"
+#: 300 000: several milliseconds, a scheduler tick; see the module docstring)
+GOMP_SPINCOUNT = "20000"
 
 
 def configure_openmp() -> None:
