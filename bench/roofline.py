@@ -120,7 +120,7 @@ def kernel_call(implementation, w, b, X, Y):
 
 def timed(function, repeats, min_sample=1e-3):
     """``(median, min)`` seconds per call, after a warm-up call (see fastlr.bench.time_fast)."""
-    time.sleep(0.05)  # let the previous contender's spinning threads go to sleep
+    threads.settle()  # the previous contender's idle threads must not spin on our cores
     times, _, _ = bench.time_fast(lambda: function(), (), repeats=repeats, min_sample=min_sample,
                                   max_seconds=10.0)
     return statistics.median(times), min(times)
@@ -168,7 +168,7 @@ def measure_problem(n_x, m, dtype, n_threads, repeats, say):
     say(f"{n_x}×{m} {dtype}: scikit-learn")
     run, reason = sklearn_loss_gradient(X, Y, n_threads)
     rows["scikit-learn LinearModelLoss"] = timed(run, repeats) if run else reason
-    time.sleep(0.2)
+    threads.settle()  # scikit-learn's OpenMP pool (its own libgomp) goes idle
     return rows, overhead
 
 

@@ -127,6 +127,8 @@ def _measure(key, X, candidates, get) -> tuple[str, str]:
     for backend, variant in candidates:
         implementation = get(backend, variant)
         implementation.propagate(w, 0.0, problem_X, Y)  # compiles, fills caches
+        if size != "tiny":  # (tiny problems run on one thread: nothing to wait for)
+            threads.settle()  # the previous candidate's idle threads stop spinning
         samples = []
         start = time.perf_counter()
         while len(samples) < 5 or time.perf_counter() - start < BUDGET:

@@ -310,6 +310,8 @@ def measure(backend, variant, w, b, X, Y, *, repeats=10, slow_budget=12.0, progr
     if plan is None:
         first_text = " (Numba compiles, or loads its cache)" if backend == "numba" else ""
         progress.update(step, f"{name} on {where}: first call{first_text}, then {repeats} samples")
+        if n_x * m >= 100_000:  # big enough for threads: let the previous ones go idle
+            threads.settle()
         times, number, first = time_fast(function, (w, b, X, Y), repeats=repeats,
                                          on_sample=on_sample)
         extra["calls_per_sample"] = number
