@@ -7,6 +7,8 @@ Python, paying the argument checks and the call once per iteration.
 
 import math
 
+from fastlr import threads
+
 from benchutil import INTERPRETED, extra_info, group_name, skip_if_too_slow, slow_rounds
 
 LEARNING_RATE = 0.005  # the course's cat model
@@ -24,6 +26,8 @@ def test_optimize(benchmark, implementation, pair, optimize_problem, dtype, orde
         rounds = 3  # compiled, but ~0.1-2 s per round at the cat size
     if rounds is None:
         implementation.optimize(*args)  # warm-up: compiles (Numba) before timing
+        if not benchmark.disabled:
+            threads.settle()  # the previous benchmark's idle threads stop spinning
         params, grads, costs = benchmark(implementation.optimize, *args)
     else:
         warmup = 0 if pair in INTERPRETED or benchmark.disabled else 1

@@ -2,6 +2,8 @@
 
 import math
 
+from fastlr import threads
+
 from benchutil import extra_info, group_name, skip_if_too_slow, slow_rounds
 
 
@@ -14,6 +16,8 @@ def test_propagate(benchmark, implementation, pair, propagate_size, dtype, order
     rounds = slow_rounds(pair, n_x, m)
     if rounds is None:
         implementation.propagate(w, b, X, Y)  # warm-up: compiles (Numba) before timing
+        if not benchmark.disabled:
+            threads.settle()  # the previous benchmark's idle threads stop spinning
         grads, cost = benchmark(implementation.propagate, w, b, X, Y)
     else:  # interpreted, ~0.1-4 s per call: a few rounds, no warm-up (nothing to compile)
         grads, cost = benchmark.pedantic(implementation.propagate, args=(w, b, X, Y),
