@@ -39,18 +39,22 @@ def test_bad_thread_counts_are_refused(bad):
         fastlr.set_num_threads(bad)
 
 
-def _spincount_after_loading(extra_env):
+def _spincount_after_loading(extra_env, cwd):
     env = {k: v for k, v in os.environ.items()
            if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
     env.update(extra_env)
     code = ("import os, fastlr; fastlr.get('cython', 'fused'); "
             "print(os.environ.get('GOMP_SPINCOUNT'))")
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                          text=True, check=True).stdout.strip()
+    # run elsewhere than the source tree: `python -c` puts the working directory first on
+    # sys.path, and the source tree's fastlr has no compiled extension
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
 
 
-def test_idle_openmp_spinning_is_bounded_unless_the_user_chose():
+def test_idle_openmp_spinning_is_bounded_unless_the_user_chose(tmp_path):
     get_or_skip("cython", "fused")
-    assert _spincount_after_loading({}) == threads.GOMP_SPINCOUNT
-    assert _spincount_after_loading({"GOMP_SPINCOUNT": "77"}) == "77"
-    assert _spincount_after_loading({"OMP_WAIT_POLICY": "active"}) == "None"
+    assert _spincount_after_loading({}, tmp_path) == threads.GOMP_SPINCOUNT
+    assert _spincount_after_loading({"GOMP_SPINCOUNT": "77"}, tmp_path) == "77"
+    assert _spincount_after_loading({"OMP_WAIT_POLICY": "active"}, tmp_path) == "None"
