@@ -99,6 +99,19 @@ def test_matches_reference(path, n_x, m, order):
     assert_close(kernel(w, b, X, Y), reference(w, b, X, Y))
 
 
+@pytest.mark.parametrize("n_x, m", [(300, 17), (17, 300), (1, 9)])
+def test_loop_adds_in_the_reference_order_in_either_layout(n_x, m):
+    """Features outer (C order) or examples outer (F order): the same sums, same order."""
+    w, b, X, Y = problem(n_x, m, seed=5, order="F")
+    by_example = numba_.propagate_loop_kernel(w, b, X, Y)
+    by_feature = numba_.propagate_loop_kernel(w, b, np.ascontiguousarray(X), Y)
+    python_loop = reference(w, b, X, Y)
+    for got in (by_example, by_feature):
+        np.testing.assert_array_equal(got[0], by_example[0])
+        assert got[1:] == by_example[1:]
+        np.testing.assert_allclose(got[0], python_loop[0], rtol=1e-13, atol=1e-16)
+
+
 @pytest.mark.parametrize("view", ["every other example", "every third feature", "reversed",
                                   "transposed copy", "both"])
 def test_strided_views(path, view):
