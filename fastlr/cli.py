@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     bench = commands.add_parser(
-        "bench", help="time every available implementation (about a minute by default)",
+        "bench", help="time every available implementation (10-30 s by default)",
         description="Time propagate (one forward and backward pass) of every available "
                     "implementation and print loop vs vectorized per backend. Interpreted "
                     "implementations are timed for a few calls within --slow-budget seconds "
