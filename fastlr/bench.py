@@ -750,11 +750,12 @@ def format_report(report: dict) -> str:
         "× vs pure-Python loop = pure-Python loop time ÷ this time: how many times faster "
         "than the lecture's loop in plain Python.",
         "In NumPy, vectorizing removes the interpreter's work for every element, which is "
-        "where nearly all the time goes: 100–1000×. (Pure Python's \"vectorized\" form is "
+        "where nearly all the time goes: 100–2000×. (Pure Python's \"vectorized\" form is "
         "still interpreted element by element: no gain.) Compiled loops (Numba, Cython) have "
-        "no such overhead, so there loop ÷ vectorized is about 1× — a few × at most, not "
-        "hundreds: that is the lesson. What is left is SIMD (a loop that adds in strict order "
-        "cannot use it) and memory bandwidth; the fused path reads X once instead of twice.",
+        "no such overhead, so there loop ÷ vectorized is ~1–7×, never hundreds: that is the "
+        "lesson. What is left is SIMD (the compiled loop adds in the lecture's strict order, "
+        "one term at a time, so it cannot use it; BLAS does) and memory bandwidth; the fused "
+        "path reads X once instead of twice.",
     )]
     reasons: dict[str, list[str]] = {}
     for item in report.get("unavailable", []):
