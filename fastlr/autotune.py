@@ -77,11 +77,12 @@ def fingerprint() -> str:
         versions.append(f"numba {importlib.metadata.version('numba')}")
     except importlib.metadata.PackageNotFoundError:
         pass
-    return " | ".join([_cpu_model(), f"{threads.available_cores()} cores",
+    return " | ".join([cpu_model(), f"{threads.available_cores()} cores",
                        f"{threads.get_num_threads()} threads", *versions])
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; elsewhere what :mod:`platform` knows)."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -89,7 +90,7 @@ def _cpu_model() -> str:
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def fastest_pair(X: np.ndarray, candidates: list[tuple[str, str]], get) -> tuple[str, str]:

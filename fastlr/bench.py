@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 import fastlr
-from fastlr import registry, threads
+from fastlr import autotune, registry, threads
 
 #: named problem sizes (n_x, m): the course's tiny example, its cat data, a tall and a wide one
 SIZES = {
@@ -774,17 +774,6 @@ def _wrap(text: str, indent: str = "") -> str:
 # --------------------------------------------------------------------------- machine
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
 def _package_version(name: str) -> str | None:
     try:
         return importlib.metadata.version(name)
@@ -916,7 +905,7 @@ def machine_info() -> dict:
         scipy_version = None
     blas, openmp, problem = thread_pools()
     info = {
-        "cpu": cpu_model(),
+        "cpu": autotune.cpu_model(),
         "cores": threads.available_cores(),
         "fastlr_threads": threads.get_num_threads(),
         "python": f"{platform.python_version()} ({platform.python_implementation()})",
