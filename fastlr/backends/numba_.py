@@ -762,19 +762,30 @@ PARALLEL_MIN_ELEMENTS = 60_000
 _parallel_lock = threading.Lock()  # one parallel fused call at a time; others run serially
 
 
-def propagate_fused(w, b, X, Y):
-    """The fused kernel: serial for small problems, else one chunk per thread."""
+def _serial_or_parallel(serial, parallel, X, *args):
+    """``serial(*args)`` for small X or when another thread holds the team, else
+    ``parallel(*args, n_threads)`` with one chunk of examples per thread."""
     if X.size >= PARALLEL_MIN_ELEMENTS:  # checked first: small calls skip the thread lookup
         n_threads = threads.get_num_threads()
         if n_threads > 1 and _parallel_lock.acquire(blocking=False):
             try:
-                return _propagate_fused_parallel(w, b, X, Y, n_threads)
+                return parallel(*args, n_threads)
             finally:
                 _parallel_lock.release()
-    return propagate_fused_serial_kernel(w, b, X, Y)
+    return serial(*args)
+
+
+def propagate_fused(w, b, X, Y):
+    """The fused kernel: serial for small problems, else one chunk per thread."""
+    return _serial_or_parallel(propagate_fused_serial_kernel, _propagate_fused_parallel, X,
+                               w, b, X, Y)
 
 
 # ------------------------------------------------------------------------------- training loops
+# The descent loop is written out once per kernel on purpose. A generic loop that takes the
+# kernel as an argument, or one made by a factory closing over it, recompiles in every new
+# process: Numba's on-disk cache misses on dispatcher-typed arguments and closures
+# (measured with Numba 0.68: cache_hits empty, ~1.7 s per process instead of ~10 ms).
 
 
 @jit(nogil=True)
@@ -845,15 +856,8 @@ def _optimize_fused_parallel(w, b, X, Y, num_iterations, learning_rate, n_chunks
 
 def optimize_fused(w, b, X, Y, num_iterations, learning_rate):
     """Gradient descent with the fused kernel; serial or parallel as :func:`propagate_fused`."""
-    if X.size >= PARALLEL_MIN_ELEMENTS:
-        n_threads = threads.get_num_threads()
-        if n_threads > 1 and _parallel_lock.acquire(blocking=False):
-            try:
-                return _optimize_fused_parallel(w, b, X, Y, num_iterations, learning_rate,
-                                                n_threads)
-            finally:
-                _parallel_lock.release()
-    return _optimize_fused_serial(w, b, X, Y, num_iterations, learning_rate)
+    return _serial_or_parallel(_optimize_fused_serial, _optimize_fused_parallel, X,
+                               w, b, X, Y, num_iterations, learning_rate)
 
 
 KERNELS = {
