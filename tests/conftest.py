@@ -89,3 +89,16 @@ def random_problem(n_x, m, seed, order="F", dtype=np.float64, scale=1.0):
     X = np.asarray(rng.standard_normal((n_x, m)), order=order).astype(dtype, order=order)
     Y = (rng.random((1, m)) < 0.5).astype(np.float64)
     return w, b, X, Y
+
+
+def python_loop(kernel, w, b, X, Y, num_iterations, learning_rate):
+    """The course's gradient descent in Python over a kernel ``(w, b, X, Y) -> (dw, db, cost)``:
+    what a backend's compiled training loop must return."""
+    costs = []
+    for i in range(num_iterations):
+        dw, db, cost = kernel(w, b, X, Y)
+        w = w - learning_rate * dw
+        b = b - learning_rate * db
+        if i % 100 == 0:
+            costs.append(cost)
+    return w, b, dw, db, costs

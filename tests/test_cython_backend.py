@@ -16,6 +16,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from conftest import python_loop
 from fastlr import threads
 from fastlr.backends import python_
 
@@ -249,17 +250,6 @@ def test_wrappers_check_dtype_and_shapes():
 
 
 # --------------------------------------------------------------------------- training loops
-
-
-def python_loop(kernel, w, b, X, Y, num_iterations, learning_rate):
-    costs = []
-    for i in range(num_iterations):
-        dw, db, cost = kernel(w, b, X, Y)
-        w = w - learning_rate * dw
-        b = b - learning_rate * db
-        if i % 100 == 0:
-            costs.append(cost)
-    return w, b, dw, db, costs
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -24,6 +24,7 @@ if os.environ.get("FASTLR_REQUIRE_ALL") == "1":
 else:
     numba = pytest.importorskip("numba")
 
+from conftest import python_loop
 from fastlr import threads
 from fastlr.backends import numba_, python_
 
@@ -286,17 +287,6 @@ def test_inputs_are_not_modified(path):
 
 
 # ------------------------------------------------------------------------------- training loops
-
-
-def python_loop(kernel, w, b, X, Y, num_iterations, learning_rate):
-    costs = []
-    for i in range(num_iterations):
-        dw, db, cost = kernel(w, b, X, Y)
-        w = w - learning_rate * dw
-        b = b - learning_rate * db
-        if i % 100 == 0:
-            costs.append(cost)
-    return w, b, dw, db, costs
 
 
 @pytest.mark.parametrize("variant, fixture", [("loop", None), ("vectorized", None),
