@@ -303,12 +303,11 @@ def main(argv=None) -> int:
     if args.threads:
         threads.set_num_threads(args.threads)
     n_threads = threads.get_num_threads()
-    limits = None
-    try:
-        from threadpoolctl import threadpool_limits
-
-        limits = threadpool_limits(limits=n_threads, user_api="blas")
-    except ImportError:
+    # load the backends before any contender runs: fastlr configures OpenMP as it loads
+    # them (libgomp reads that once), and their BLAS must be loaded to be limited
+    fastlr.implementations()
+    limits = threads.limit_blas(n_threads)
+    if limits is None:
         print("threadpoolctl not installed: BLAS threads not set to match "
               f'({bench.BENCH_EXTRA_HINT})', file=sys.stderr)
     problems = [p for p in PROBLEMS if not (args.skip_big and p[1][1] >= 1_000_000)]

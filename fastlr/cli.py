@@ -139,15 +139,8 @@ def run_bench(args) -> int:
     limits = None
     if args.threads:
         threads.set_num_threads(args.threads)
-        try:
-            from threadpoolctl import threadpool_limits
-
-            try:
-                import scipy.linalg  # noqa: F401  (loads SciPy's BLAS: limit it too)
-            except ImportError:
-                pass
-            limits = threadpool_limits(limits=args.threads, user_api="blas")
-        except ImportError:
+        limits = threads.limit_blas(args.threads)
+        if limits is None:
             print(f"fastlr bench: --threads sets fastlr's threads; BLAS threads stay as they "
                   f"are (limiting them needs threadpoolctl: {bench.BENCH_EXTRA_HINT})",
                   file=sys.stderr)

@@ -54,6 +54,24 @@ def settle() -> None:
     time.sleep(SETTLE_SECONDS)
 
 
+def limit_blas(n_threads: int):
+    """Limit NumPy's and SciPy's BLAS pools to ``n_threads`` (threadpoolctl).
+
+    Returns the limiter (call ``restore_original_limits()`` on it), or None when
+    threadpoolctl is not installed. SciPy's BLAS, which the compiled ``vectorized`` variants
+    call, is loaded first: threadpoolctl limits only the libraries already loaded.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    try:
+        import scipy.linalg  # noqa: F401  (loads SciPy's BLAS)
+    except ImportError:
+        pass
+    return threadpool_limits(limits=n_threads, user_api="blas")
+
+
 def configure_openmp() -> None:
     """Bound how long fastlr's idle OpenMP threads spin (see the module docstring).
 
