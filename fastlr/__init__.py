@@ -19,9 +19,9 @@ from fastlr.api import (
     propagate,
     sigmoid,
 )
+from fastlr.course import Implementation
 from fastlr.registry import (
     BackendUnavailable,
-    Implementation,
     ImplementationInfo,
     fastest,
     get,
@@ -29,7 +29,7 @@ from fastlr.registry import (
 )
 from fastlr.threads import get_num_threads, set_num_threads
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place: pyproject.toml reads it from here
 
 __all__ = [
     "BackendUnavailable",

@@ -14,7 +14,11 @@ import numpy as np
 
 from fastlr import validation
 from fastlr.backends import numpy_
-from fastlr.registry import get
+from fastlr.registry import select
+
+# Every function here validates its arguments once, then chooses the implementation for the
+# validated X (registry.select) and runs it on the checked arguments (course.Implementation's
+# *_checked methods): no argument is checked twice.
 
 
 def sigmoid(z):
@@ -58,7 +62,8 @@ def propagate(w, b, X, Y, *, backend="auto", variant="auto"):
         ``-(1/m) Σ [y log a + (1 - y) log(1 - a)]``, computed in the overflow-safe form
         ``(1/m) Σ [log(1 + e^z) - y z]``.
     """
-    return get(backend, variant, X).propagate(w, b, X, Y)
+    checked = validation.check_problem(w, b, X, Y)
+    return select(backend, variant, checked[2]).propagate_checked(*checked)
 
 
 def optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=False, *,
@@ -76,14 +81,18 @@ def optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=Fal
 
     The caller's ``w`` and ``X`` are never modified.
     """
-    return get(backend, variant, X).optimize(w, b, X, Y, num_iterations, learning_rate, print_cost)
+    checked = validation.check_training(w, b, X, Y, num_iterations, learning_rate)
+    return select(backend, variant, checked[2]).optimize_checked(*checked, print_cost)
 
 
 def predict(w, b, X):
-    """Labels predicted by ``(w, b)``: array of shape (1, m) holding 1.0 where ``σ(wᵀx + b) > 0.5``, else 0.0."""
+    """Labels predicted by ``(w, b)``: array of shape (1, m), 1.0 where ``σ(wᵀx + b) > 0.5``,
+    else 0.0."""
     w = validation.check_w(w)
-    b = validation.check_b(b)
-    X = validation.check_X(X, n_x=w.shape[0])
+    return _predict_checked(w, validation.check_b(b), validation.check_X(X, n_x=w.shape[0]))
+
+
+def _predict_checked(w, b, X):
     A = numpy_.sigmoid(np.dot(w, X) + b)
     if np.isnan(A).any():
         validation.check_result(A, 0.0, 0.0, X)  # names the NaN/inf in X
@@ -108,11 +117,14 @@ def model(X_train, Y_train, X_test, Y_test, num_iterations=2000, learning_rate=0
     """
     X_train = validation.check_X(X_train)
     w, b = initialize_with_zeros(X_train.shape[0])
-    params, grads, costs = optimize(w, b, X_train, Y_train, num_iterations, learning_rate,
-                                    print_cost, backend=backend, variant=variant)
+    checked = validation.check_training(w, b, X_train, Y_train, num_iterations, learning_rate)
+    w, b, X_train = checked[:3]
+    params, grads, costs = select(backend, variant, X_train).optimize_checked(*checked,
+                                                                             print_cost)
     w, b = params["w"], params["b"]
-    Y_prediction_test = predict(w, b, X_test)
-    Y_prediction_train = predict(w, b, X_train)
+    X_test = validation.check_X(X_test, n_x=X_train.shape[0])
+    Y_prediction_test = _predict_checked(w[:, 0], b, X_test)
+    Y_prediction_train = _predict_checked(w[:, 0], b, X_train)
     validation.check_Y(Y_test, m=Y_prediction_test.shape[1])
     train_accuracy = accuracy(Y_prediction_train, Y_train)
     test_accuracy = accuracy(Y_prediction_test, Y_test)

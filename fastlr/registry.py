@@ -1,64 +1,51 @@
-"""Backends × variants: lazy import, availability with reasons, and the fastest one.
+"""Which implementation: backends × variants, lazy import, availability with reasons, fastest().
 
-A backend is a module of :mod:`fastlr.backends`, imported the first time it is asked for
-(so ``import fastlr`` imports no numba and compiles nothing). :func:`get` wraps one of its
-kernels in an :class:`Implementation`, which validates the course-shaped inputs, calls the
-kernel and shapes its results like the course.
+Everything here is derived from the backend descriptors of :mod:`fastlr.backends`: the
+table of pairs (:data:`PAIRS`), the static preference order (:data:`PREFERENCE`) and the
+interpreted pairs (:data:`INTERPRETED`). A backend's module is imported the first time it
+is asked for (so ``import fastlr`` imports no numba and compiles nothing); one that cannot
+be imported is remembered with its reason and not tried again in this process.
+
+The registry answers "which implementation"; what an implementation does with the course's
+arrays (validation, the kernel, the course's shapes) is :mod:`fastlr.course`.
 """
 
 from __future__ import annotations
 
-import functools
 import importlib
 import os
-from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from fastlr import threads, validation
+from fastlr.backends import DESCRIPTORS, Backend
+from fastlr.course import Implementation
 
-#: backend name -> (module, variants, what to do when it cannot be imported)
-BACKENDS = {
-    "python": ("fastlr.backends.python_", ("loop", "vectorized"),
-               "it needs only the standard library"),
-    "numpy": ("fastlr.backends.numpy_", ("loop", "vectorized"), "pip install numpy"),
-    "numba": ("fastlr.backends.numba_", ("loop", "vectorized", "fused"), "pip install numba"),
-    "cython": (
-        "fastlr.backends._cython",
-        ("loop", "vectorized", "fused"),
-        "the compiled extension is missing: reinstall fastlr where a C compiler is available "
-        "(pip install --force-reinstall --no-deps .) and look for the build error",
-    ),
-}
+#: backend name -> its descriptor, in the order implementations() lists them
+BACKENDS: dict[str, Backend] = {backend.name: backend for backend in DESCRIPTORS}
 
 #: ``loop`` and ``vectorized`` are the lecture's two forms (DESIGN.md section 2), in every
 #: backend; ``fused`` is the compiled backends' fastest path: one multi-threaded pass over X.
 VARIANTS = ("loop", "vectorized", "fused")
 
 #: every (backend, variant) pair fastlr implements, listed by implementations()
-PAIRS = tuple((backend, variant) for backend, (_, variants, _) in BACKENDS.items()
-              for variant in variants)
+PAIRS = tuple((backend.name, variant) for backend in DESCRIPTORS for variant in backend.variants)
 
 #: fastest() without measuring (FASTLR_AUTOTUNE=0) picks the first available pair of this
-#: list: the one-pass fused kernels; then BLAS-based code (two passes over X, SIMD and
-#: threads); then the compiled loops, which read X once but add one term at a time (no
-#: SIMD: ~6x slower than BLAS at the cat size); interpreted loops last.
-PREFERENCE = (
-    ("cython", "fused"),
-    ("numba", "fused"),
-    ("cython", "vectorized"),
-    ("numba", "vectorized"),
-    ("numpy", "vectorized"),
-    ("cython", "loop"),
-    ("numba", "loop"),
-    ("python", "vectorized"),
-    ("python", "loop"),
-    ("numpy", "loop"),
-)
+#: list: the descriptors' ranks, lowest first
+PREFERENCE = tuple(sorted(PAIRS, key=lambda pair: BACKENDS[pair[0]].rank[pair[1]]))
+
+#: pairs that interpret Python for every element: never the fastest above a handful of
+#: elements, so fastest() does not time them
+INTERPRETED = frozenset((backend.name, variant) for backend in DESCRIPTORS
+                        for variant in backend.interpreted)
 
 #: environment variable that makes backend="auto" mean this backend
 ENV_BACKEND = "FASTLR_BACKEND"
+
+#: the problem fastest() is measured on when it is given no X: the course's cat data
+CAT_SIZE = (12288, 209)
 
 
 class BackendUnavailable(ImportError):
@@ -74,28 +61,52 @@ class ImplementationInfo(NamedTuple):
     reason: str | None  # why it is unavailable, with an install hint; None when available
 
 
-@functools.lru_cache(maxsize=None)
-def _load(backend: str):
-    """The backend's module; raises BackendUnavailable (cached either way)."""
-    module_name, _, hint = BACKENDS[backend]
-    if backend in ("numba", "cython"):  # their parallel kernels use OpenMP
-        threads.configure_openmp()
+# this process's caches: imported modules, backends that failed (with the error), the
+# Implementation of each pair, and fastest()'s candidates per FASTLR_BACKEND value
+_modules: dict[str, object] = {}
+_failures: dict[str, BackendUnavailable] = {}
+_implementations: dict[tuple[str, str], Implementation] = {}
+_candidates: dict[str | None, tuple[list, list]] = {}
+
+
+def load(backend: str):
+    """The backend's module, imported once; :class:`BackendUnavailable` (remembered) if it
+    cannot be imported."""
+    module = _modules.get(backend)
+    if module is not None:
+        return module
+    if backend in _failures:
+        raise _failures[backend]
+    descriptor = BACKENDS[_check_backend(backend)]
+    if descriptor.openmp:
+        threads.configure_openmp()  # before libgomp loads: it reads the setting once
     try:
-        return importlib.import_module(module_name)
+        module = importlib.import_module(descriptor.module)
     except ImportError as error:
-        raise BackendUnavailable(f"{backend} backend unavailable ({error}); {hint}") from error
+        failure = BackendUnavailable(
+            f"{backend} backend unavailable ({error}); {descriptor.install_hint}")
+        failure.__cause__ = error
+        _failures[backend] = failure
+        raise failure from error
+    _modules[backend] = module
+    return module
 
 
-def _check_backend(backend: str) -> str:
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {['auto', *BACKENDS]}; got {backend!r}")
-    return backend
+def available(backend: str) -> bool:
+    """Whether ``backend`` can be used here (imports it the first time)."""
+    try:
+        load(backend)
+    except BackendUnavailable:
+        return False
+    return True
 
 
-def _check_variant(variant: str) -> str:
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {['auto', *VARIANTS]}; got {variant!r}")
-    return variant
+def clear_caches() -> None:
+    """Forget what this process learnt about backends (for tests that fake one)."""
+    _modules.clear()
+    _failures.clear()
+    _implementations.clear()
+    _candidates.clear()
 
 
 def implementations() -> list[ImplementationInfo]:
@@ -106,7 +117,7 @@ def implementations() -> list[ImplementationInfo]:
     infos = []
     for backend, variant in PAIRS:
         try:
-            _load(backend)
+            load(backend)
         except BackendUnavailable as error:
             infos.append(ImplementationInfo(backend, variant, False, str(error)))
         else:
@@ -133,33 +144,29 @@ def get(backend: str = "auto", variant: str = "auto", X=None) -> Implementation:
     Raises ``ValueError`` for unknown names and :class:`BackendUnavailable` (an
     ``ImportError``) when the backend cannot be used here.
     """
-    if variant != "auto":
-        _check_variant(variant)
+    return select(backend, variant, None if X is None else validation.check_X(X))
+
+
+def select(backend: str, variant: str, X: np.ndarray | None) -> Implementation:
+    """:func:`get` for an ``X`` that :func:`fastlr.validation.check_X` has already checked."""
+    if variant != "auto" and variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {['auto', *VARIANTS]}; got {variant!r}")
     if backend == "auto":
         forced = os.environ.get(ENV_BACKEND)
         if forced:
             backend = _check_env_backend(forced)
         elif variant == "auto":
-            return fastest(X)
-        else:
-            backend = next((b for b, v in PREFERENCE if v == variant and _available(b)),
-                           "numba")  # only compiled backends have "fused"; raises why
-    _check_backend(backend)
+            return _fastest(X)
+        else:  # the preferred backend that has this variant; "fused" exists only compiled
+            backend = next((b for b, v in PREFERENCE if v == variant and available(b)),
+                           next(b for b, v in PREFERENCE if v == variant))  # raises why
+    descriptor = BACKENDS[_check_backend(backend)]
     if variant == "auto":
-        variant = BACKENDS[backend][1][-1]  # the fastest: fused, else vectorized
-    if (backend, variant) not in PAIRS:
-        raise ValueError(
-            f"variant must be one of {list(BACKENDS[backend][1])} for backend {backend!r}; "
-            f"got {variant!r}"
-        )
-    return _implementation(backend, variant)
-
-
-#: the problem fastest() is measured on when it is given no X: the course's cat data
-CAT_SIZE = (12288, 209)
-
-#: implementations that are never the fastest above a handful of elements: not measured
-INTERPRETED = {("python", "loop"), ("python", "vectorized"), ("numpy", "loop")}
+        variant = descriptor.fastest_variant
+    if variant not in descriptor.variants:
+        raise ValueError(f"variant must be one of {list(descriptor.variants)} for backend "
+                         f"{backend!r}; got {variant!r}")
+    return implementation(backend, variant)
 
 
 def fastest(X=None) -> Implementation:
@@ -174,21 +181,49 @@ def fastest(X=None) -> Implementation:
     ``FASTLR_BACKEND=name`` restricts the choice to that backend; ``FASTLR_AUTOTUNE=0``
     skips measuring and takes the first available pair of :data:`PREFERENCE`.
     """
-    forced = os.environ.get(ENV_BACKEND)
-    allowed = [_check_env_backend(forced)] if forced else list(BACKENDS)
-    candidates = [pair for pair in PREFERENCE if pair[0] in allowed and _available(pair[0])]
-    if not candidates:
-        return _implementation(allowed[0], "vectorized")  # raises BackendUnavailable with the reason
-    measured = [pair for pair in candidates if pair not in INTERPRETED]
+    return _fastest(None if X is None else validation.check_X(X))
+
+
+def candidates() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``(available pairs in preference order, those fastest() times)`` under the current
+    ``FASTLR_BACKEND``; computed once per value of it."""
+    forced = os.environ.get(ENV_BACKEND) or None
+    found = _candidates.get(forced)
+    if found is None:
+        allowed = [_check_env_backend(forced)] if forced else list(BACKENDS)
+        ordered = [pair for pair in PREFERENCE if pair[0] in allowed and available(pair[0])]
+        if not ordered:  # nothing to choose from: say why (BackendUnavailable)
+            load(allowed[0])
+        found = _candidates[forced] = (ordered, [p for p in ordered if p not in INTERPRETED])
+    return found
+
+
+def _fastest(X: np.ndarray | None) -> Implementation:
+    ordered, measured = candidates()
     if len(measured) < 2 or os.environ.get("FASTLR_AUTOTUNE") == "0":
-        return _implementation(*candidates[0])
+        return implementation(*ordered[0])
     from fastlr import autotune
 
     if X is None:
         X = np.empty(CAT_SIZE, order="F")  # only its class matters; np.empty touches no memory
-    else:
-        X = validation.check_X(X)
-    return _implementation(*autotune.fastest_pair(X, measured, _implementation))
+    return implementation(*autotune.fastest_pair(X, measured, implementation))
+
+
+def implementation(backend: str, variant: str) -> Implementation:
+    """The :class:`~fastlr.course.Implementation` of one registered pair (made once)."""
+    found = _implementations.get((backend, variant))
+    if found is None:
+        module = load(backend)
+        optimizers = getattr(module, "OPTIMIZERS", {})
+        found = _implementations[backend, variant] = Implementation(
+            backend, variant, module.KERNELS[variant], optimizers.get(variant))
+    return found
+
+
+def _check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {['auto', *BACKENDS]}; got {backend!r}")
+    return backend
 
 
 def _check_env_backend(name: str) -> str:
@@ -197,81 +232,3 @@ def _check_env_backend(name: str) -> str:
             f"environment variable {ENV_BACKEND} must be one of {list(BACKENDS)}; got {name!r}"
         )
     return name
-
-
-def _available(backend: str) -> bool:
-    try:
-        _load(backend)
-    except BackendUnavailable:
-        return False
-    return True
-
-
-@functools.lru_cache(maxsize=None)
-def _implementation(backend: str, variant: str) -> Implementation:
-    module = _load(backend)
-    optimizers = getattr(module, "OPTIMIZERS", {})
-    return Implementation(backend, variant, module.KERNELS[variant], optimizers.get(variant))
-
-
-@dataclass(frozen=True)
-class Implementation:
-    """One (backend, variant) pair behind the course's interface.
-
-    ``propagate`` and ``optimize`` take and return what :func:`fastlr.propagate` and
-    :func:`fastlr.optimize` do (course shapes), and validate their inputs the same way.
-    """
-
-    backend: str
-    variant: str
-    kernel: Callable = field(repr=False, compare=False)
-    compiled_optimize: Callable | None = field(default=None, repr=False, compare=False)
-
-    def propagate(self, w, b, X, Y):
-        """Cost and gradients: ``(grads, cost)``, ``grads = {"dw": (n_x, 1) array, "db": float}``."""
-        w, b, X, Y = validation.check_problem(w, b, X, Y)
-        dw, db, cost = self._run_kernel(w, b, X, Y)
-        return {"dw": dw.reshape(-1, 1), "db": db}, cost
-
-    def optimize(self, w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=False):
-        """Gradient descent: ``(params, grads, costs)`` like the course's ``optimize``.
-
-        ``costs`` holds the cost of iteration ``i`` for every ``i % 100 == 0``; ``grads``
-        are those of the last iteration (before its update), or, with
-        ``num_iterations=0``, those at the unchanged parameters. The caller's arrays are
-        never modified. With a compiled training loop the costs are printed when it
-        returns.
-        """
-        w, b, X, Y, num_iterations, learning_rate = validation.check_training(
-            w, b, X, Y, num_iterations, learning_rate
-        )
-        if num_iterations == 0:
-            dw, db, _ = self._run_kernel(w, b, X, Y)
-            costs = []
-        elif self.compiled_optimize is not None:
-            w, b, dw, db, costs = self.compiled_optimize(w, b, X, Y, num_iterations, learning_rate)
-            w, dw = np.asarray(w, dtype=np.float64), np.asarray(dw, dtype=np.float64)
-            b, db, costs = float(b), float(db), [float(cost) for cost in costs]
-            validation.check_result(dw, db, costs[-1], X)
-            if print_cost:
-                for k, cost in enumerate(costs):
-                    print("Cost after iteration %i: %f" % (100 * k, cost))
-        else:
-            costs = []
-            for i in range(num_iterations):
-                dw, db, cost = self._run_kernel(w, b, X, Y)
-                w = w - learning_rate * dw
-                b = b - learning_rate * db
-                if i % 100 == 0:
-                    costs.append(cost)
-                    if print_cost:
-                        print("Cost after iteration %i: %f" % (i, cost))
-        params = {"w": w.reshape(-1, 1), "b": b}
-        grads = {"dw": dw.reshape(-1, 1), "db": db}
-        return params, grads, costs
-
-    def _run_kernel(self, w, b, X, Y):
-        dw, db, cost = self.kernel(w, b, X, Y)
-        dw, db, cost = np.asarray(dw, dtype=np.float64), float(db), float(cost)
-        validation.check_result(dw, db, cost, X)
-        return dw, db, cost

@@ -31,7 +31,7 @@ def test_problem_class(shape, order, dtype, expected):
 def test_measures_once_then_reads_the_cache(fresh, monkeypatch):
     candidates = [("python", "vectorized"), ("numpy", "vectorized")]
     X = np.ones((3, 40))
-    chosen = autotune.fastest_pair(X, candidates, registry._implementation)
+    chosen = autotune.fastest_pair(X, candidates, registry.implementation)
     assert chosen in candidates
     stored = json.loads(fresh.read_text())
     assert stored == {autotune.fingerprint(): {"float64-F-tiny-tall": list(chosen)}} or \
@@ -41,22 +41,23 @@ def test_measures_once_then_reads_the_cache(fresh, monkeypatch):
         raise AssertionError("measured again")
 
     monkeypatch.setattr(autotune, "_measure", no_measuring)
-    assert autotune.fastest_pair(X, candidates, registry._implementation) == chosen  # memory
+    assert autotune.fastest_pair(X, candidates, registry.implementation) == chosen  # memory
     autotune._memory.clear()
-    assert autotune.fastest_pair(X, candidates, registry._implementation) == chosen  # file
+    assert autotune.fastest_pair(X, candidates, registry.implementation) == chosen  # file
 
 
 def test_a_cached_pair_that_is_not_a_candidate_is_measured_again(fresh, monkeypatch):
     X = np.ones((3, 40), order="F")
-    fresh.write_text(json.dumps({autotune.fingerprint(): {"float64-F-tiny-tall": ["cython", "fused"]}}))
-    chosen = autotune.fastest_pair(X, [("numpy", "vectorized")], registry._implementation)
+    stored = {autotune.fingerprint(): {"float64-F-tiny-tall": ["cython", "fused"]}}
+    fresh.write_text(json.dumps(stored))
+    chosen = autotune.fastest_pair(X, [("numpy", "vectorized")], registry.implementation)
     assert chosen == ("numpy", "vectorized")
 
 
 def test_unreadable_cache_file_is_ignored(fresh):
     fresh.write_text("{not json")
     X = np.ones((3, 40), order="F")
-    assert autotune.fastest_pair(X, [("numpy", "vectorized")], registry._implementation) == (
+    assert autotune.fastest_pair(X, [("numpy", "vectorized")], registry.implementation) == (
         "numpy", "vectorized")
 
 

@@ -1,13 +1,15 @@
 """The registry: listing, lookup, the FASTLR_BACKEND override, unknown and unavailable backends."""
 
+import dataclasses
+import importlib
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 import fastlr
 from fastlr import registry
+from helpers import load_or_skip
 
 
 def test_implementations_lists_every_pair():
@@ -16,7 +18,8 @@ def test_implementations_lists_every_pair():
     for backend in ("python", "numpy", "numba", "cython"):
         assert {(backend, "loop"), (backend, "vectorized")} <= set(registry.PAIRS)
     by_pair = {(i.backend, i.variant): i for i in infos}
-    for pair in [("python", "loop"), ("python", "vectorized"), ("numpy", "loop"), ("numpy", "vectorized")]:
+    for pair in [("python", "loop"), ("python", "vectorized"), ("numpy", "loop"),
+                 ("numpy", "vectorized")]:
         assert by_pair[pair].available and by_pair[pair].reason is None
     for info in infos:
         assert info.available == (info.reason is None)
@@ -29,11 +32,14 @@ def test_get_returns_the_named_implementation():
 
 
 def test_unknown_names_are_value_errors_listing_the_valid_ones():
-    with pytest.raises(ValueError, match=r"backend must be one of \['auto', 'python', 'numpy', 'numba', 'cython'\]; got 'fortran'"):
+    backends = r"\['auto', 'python', 'numpy', 'numba', 'cython'\]"
+    with pytest.raises(ValueError, match=rf"backend must be one of {backends}; got 'fortran'"):
         fastlr.get("fortran")
-    with pytest.raises(ValueError, match=r"variant must be one of \['auto', 'loop', 'vectorized', 'fused'\]; got 'unrolled'"):
+    variants = r"\['auto', 'loop', 'vectorized', 'fused'\]"
+    with pytest.raises(ValueError, match=rf"variant must be one of {variants}; got 'unrolled'"):
         fastlr.propagate([[1.0]], 0.0, [[1.0]], [[1]], variant="unrolled")
-    with pytest.raises(ValueError, match=r"variant must be one of \['loop', 'vectorized'\] for backend 'numpy'; got 'fused'"):
+    with pytest.raises(ValueError, match=r"variant must be one of \['loop', 'vectorized'\] "
+                                         r"for backend 'numpy'; got 'fused'"):
         fastlr.get("numpy", "fused")
 
 
@@ -44,20 +50,20 @@ def test_environment_variable_forces_the_backend(monkeypatch):
     assert fastlr.fastest().backend == "numpy"
     assert fastlr.get("python").backend == "python"  # an explicit backend wins
     monkeypatch.setenv("FASTLR_BACKEND", "fortran")
-    with pytest.raises(ValueError, match=r"FASTLR_BACKEND must be one of \['python', 'numpy', 'numba', 'cython'\]; got 'fortran'"):
+    names = r"\['python', 'numpy', 'numba', 'cython'\]"
+    with pytest.raises(ValueError, match=rf"FASTLR_BACKEND must be one of {names}; got 'fortran'"):
         fastlr.get()
 
 
 @pytest.fixture
 def numba_missing(monkeypatch):
     """The registry as it is where numba (or the extension) cannot be imported."""
-    monkeypatch.setitem(registry.BACKENDS, "numba",
-                        ("fastlr.backends._no_such_module", ("loop",), "pip install numba"))
-    registry._load.cache_clear()
-    registry._implementation.cache_clear()
+    missing = dataclasses.replace(registry.BACKENDS["numba"],
+                                  module="fastlr.backends._no_such_module")
+    monkeypatch.setitem(registry.BACKENDS, "numba", missing)
+    registry.clear_caches()
     yield
-    registry._load.cache_clear()
-    registry._implementation.cache_clear()
+    registry.clear_caches()
 
 
 def test_an_unavailable_backend_is_reported_with_its_reason(numba_missing, monkeypatch):
@@ -86,4 +92,69 @@ def test_import_fastlr_imports_no_numba_and_compiles_nothing():
     code = ("import sys, fastlr; fastlr.propagate([[1.0]], 0.0, [[1.0]], [[1]], backend='numpy');"
             "assert 'numba' not in sys.modules, 'numba imported';"
             "assert 'fastlr.backends._cython' not in sys.modules")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_an_unavailable_backend_is_imported_once_and_remembered(numba_missing, monkeypatch):
+    attempts = []
+    real_import = importlib.import_module
+
+    def counting_import(name, *args):
+        attempts.append(name)
+        return real_import(name, *args)
+
+    monkeypatch.setattr(registry.importlib, "import_module", counting_import)
+    for _ in range(3):
+        with pytest.raises(fastlr.BackendUnavailable, match="_no_such_module"):
+            fastlr.get("numba", "fused")
+        assert not registry.available("numba")
+    fastlr.implementations()
+    fastlr.propagate([[1.0]], 0.0, [[1.0]], [[1]])  # backend="auto" passes over it
+    assert attempts.count("fastlr.backends._no_such_module") == 1
+
+
+def test_preference_orders_every_registered_pair_once():
+    assert sorted(registry.PREFERENCE) == sorted(registry.PAIRS)
+    assert len(set(registry.PAIRS)) == len(registry.PAIRS)
+    ranks = [registry.BACKENDS[b].rank[v] for b, v in registry.PAIRS]
+    assert len(set(ranks)) == len(ranks), "two pairs share a rank: the static order is ambiguous"
+
+
+@pytest.mark.parametrize("descriptor", registry.BACKENDS.values(), ids=lambda d: d.name)
+def test_every_backend_module_matches_its_descriptor(descriptor):
+    assert set(descriptor.rank) == set(descriptor.variants)
+    assert descriptor.fastest_variant in descriptor.variants
+    assert descriptor.interpreted <= set(descriptor.variants)
+    assert not (descriptor.compiled and descriptor.interpreted)
+    module = load_or_skip(descriptor.name)
+    assert list(module.KERNELS) == list(descriptor.variants)
+    assert set(getattr(module, "OPTIMIZERS", {})) <= set(descriptor.variants)
+    if descriptor.compiled:  # the kernel-level suite forces each path through it
+        assert callable(module.propagate_fused_chunks)
+
+
+@pytest.mark.parametrize("pair", registry.PAIRS, ids="-".join)
+def test_every_registered_pair_is_reachable_by_fastest(pair, monkeypatch, tmp_path):
+    """A measured pair wins when the measurement says so; an interpreted one is reached in
+    the static order once the pairs ranked before it are not candidates."""
+    from fastlr import autotune
+
+    load_or_skip(pair[0])
+    monkeypatch.setenv("FASTLR_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(autotune, "_memory", {})
+    monkeypatch.setattr(autotune, "_measure", lambda key, X, candidates, get: (
+        pair if pair in candidates else candidates[0]))
+    monkeypatch.setenv("FASTLR_BACKEND", pair[0])
+    registry.clear_caches()
+    try:
+        if pair not in registry.INTERPRETED and len(registry.candidates()[1]) >= 2:
+            chosen = fastlr.fastest()
+        else:  # the static order, with every pair ranked before this one unavailable
+            monkeypatch.setenv("FASTLR_AUTOTUNE", "0")
+            ordered, measured = registry.candidates()
+            monkeypatch.setitem(registry._candidates, pair[0],
+                                (ordered[ordered.index(pair):], measured))
+            chosen = fastlr.fastest()
+    finally:
+        registry.clear_caches()
+    assert (chosen.backend, chosen.variant) == pair
