@@ -27,13 +27,11 @@ OPTIMIZE_PROBLEMS = [
 #: interpreted implementations are skipped above this many elements of X (× iterations)
 SLOW_MAX_ELEMENTS = 3_000_000
 
-INTERPRETED = set(registry.INTERPRETED)
-
 
 def skip_if_too_slow(pair, n_x, m, iterations=1):
     """Skip an interpreted implementation on a problem too big for it, with the reason."""
     elements = n_x * m * iterations
-    if pair in INTERPRETED and elements > SLOW_MAX_ELEMENTS:
+    if pair in registry.INTERPRETED and elements > SLOW_MAX_ELEMENTS:
         seconds = 0.2e-6 * elements, 1e-6 * elements  # ~0.2-1 µs per element
         pytest.skip(
             f"{' '.join(pair)} is interpreted: ~{seconds[0]:.0f}-{seconds[1]:.0f} s per round "
@@ -44,7 +42,7 @@ def skip_if_too_slow(pair, n_x, m, iterations=1):
 
 def slow_rounds(pair, n_x, m, iterations=1):
     """Rounds for an interpreted implementation (None: let pytest-benchmark calibrate)."""
-    if pair not in INTERPRETED:
+    if pair not in registry.INTERPRETED:
         return None
     elements = n_x * m * iterations
     if elements <= 100_000:  # ~0.1 s or less per round

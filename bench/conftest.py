@@ -19,8 +19,8 @@ Options (or environment variables):
 
 Implementations are parametrized over :data:`fastlr.registry.PAIRS`: one that is not
 available here is skipped with its reason, or fails when ``FASTLR_REQUIRE_ALL=1``.
-The interpreted ones (pure Python, NumPy's loop) cost ~0.2–1 µs per element: they run a
-few rounds only and are skipped above :data:`SLOW_MAX_ELEMENTS` elements, saying so.
+The interpreted ones (pure Python, NumPy's loop) pay an interpreter step per element: they
+run a few rounds only and are skipped above :data:`SLOW_MAX_ELEMENTS` elements, saying so.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ import os
 import pytest
 
 import fastlr
+from benchutil import OPTIMIZE_PROBLEMS, PROPAGATE_SIZES, REQUIRE_ALL
 from fastlr import bench, registry, threads
 
-from benchutil import OPTIMIZE_PROBLEMS, PROPAGATE_SIZES, REQUIRE_ALL
 
 def pytest_addoption(parser):
     group = parser.getgroup("fastlr benchmarks")

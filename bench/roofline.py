@@ -7,9 +7,9 @@
     python bench/roofline.py --threads 1
 
 One ``propagate`` is memory-bound at every size but the tiny one, so its floor is **one read
-of X** with the same thread count: a trivial compiled parallel sum over X (a Numba
-``prange`` kernel kept here, not in the package). Each contender is shown as a time and as a
-ratio to that floor:
+of X** with the same thread count: a compiled parallel sum over X (the Cython backend's
+``read_floor``, SIMD with several partial sums, so that it runs at the speed of the read).
+Each contender is shown as a time and as a ratio to that floor:
 
 * NumPy's vectorized course code (``fastlr.backends.numpy_.propagate_vectorized``: two
   BLAS ``gemv``, X read twice);
@@ -28,61 +28,32 @@ over NumPy's propagate), and 2000 iterations of the course's tiny 2×3 problem.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import numba
 import numpy as np
-from numba import prange
 
 import fastlr
-from fastlr import bench, threads
+from fastlr import bench, registry, threads
 from fastlr.backends import numpy_
 from fastlr.datasets import make_problem
 
 # --------------------------------------------------------------------------- the floor
 
 
-def _jit(**options):
-    def decorate(function):
-        try:
-            return numba.njit(cache=True, **options)(function)
-        except (RuntimeError, OSError):  # no writable cache directory
-            return numba.njit(**options)(function)
-    return decorate
-
-
-@_jit(fastmath=True)
-def _sum_serial(flat):
-    total = flat[0] * 0  # the accumulator has X's dtype: the loop is just loads and adds
-    for i in range(flat.size):
-        total += flat[i]
-    return total
-
-
-@_jit(parallel=True, fastmath=True)
-def _sum_parallel(flat, n_chunks):
-    partial = np.zeros(n_chunks)
-    n = flat.size
-    for c in prange(n_chunks):
-        chunk = flat[c * n // n_chunks:(c + 1) * n // n_chunks]  # slice first: it vectorizes
-        total = chunk[0] * 0
-        for i in range(chunk.size):
-            total += chunk[i]
-        partial[c] = total
-    return partial.sum()
-
-
-def read_once(X: np.ndarray, n_threads: int) -> float:
-    """Sum of every element of X, read once in memory order by ``n_threads`` threads."""
-    flat = X.ravel(order="K")  # contiguous X: a view in its own memory order, no copy
-    if n_threads == 1:
-        return float(_sum_serial(flat))
-    return float(_sum_parallel(flat, n_threads))
+def floor_kernel():
+    """``read_floor(X, n_threads)``: one read of X (the Cython backend's parallel sum), or
+    the reason it is unavailable."""
+    try:
+        return registry.load("cython").read_floor, None
+    except registry.BackendUnavailable as error:
+        return None, str(error)
 
 
 # --------------------------------------------------------------------------- contenders
@@ -99,10 +70,7 @@ def sklearn_loss_gradient(X, Y, n_threads):
     XT = X.T  # (m, n_x); C-contiguous when X is F-ordered: no copy
     y = np.ascontiguousarray(Y[0], dtype=X.dtype)
     coef = np.full(X.shape[0] + 1, 0.01 / math.sqrt(X.shape[0]), dtype=X.dtype)
-
-    def run():
-        return loss.loss_gradient(coef, XT, y, n_threads=n_threads)
-
+    run = functools.partial(loss.loss_gradient, coef, XT, y, n_threads=n_threads)
     try:
         run()
     except Exception as error:  # a private API: say why rather than stop the table
@@ -114,21 +82,35 @@ def kernel_call(implementation, w, b, X, Y):
     """The kernel with the arguments the public layer would give it (checks done once)."""
     w_vector = np.array(w[:, 0], dtype=np.float64)
     y_vector = np.array(Y[0], dtype=np.float64)
-    kernel = implementation.kernel
-    return lambda: kernel(w_vector, b, X, y_vector)
+    return functools.partial(implementation.kernel, w_vector, b, X, y_vector)
 
 
 def timed(function, repeats, min_sample=1e-3):
     """``(median, min)`` seconds per call, after a warm-up call (see fastlr.bench.time_fast)."""
     threads.settle()  # the previous contender's idle threads must not spin on our cores
-    times, _, _ = bench.time_fast(lambda: function(), (), repeats=repeats, min_sample=min_sample,
+    times, _, _ = bench.time_fast(function, (), repeats=repeats, min_sample=min_sample,
                                   max_seconds=10.0)
     return statistics.median(times), min(times)
 
 
-# --------------------------------------------------------------------------- main
+# --------------------------------------------------------------------------- one problem
 
 
+@dataclass
+class Row:
+    """One contender on one problem: its ``(median, min)`` seconds, or why it has none."""
+
+    key: str  # matches the rows of different problems: "floor", "numpy", "numba fused", ...
+    label: str  # how the table names it
+    timing: tuple[float, float] | None = None
+    reason: str | None = None
+    pick: str | None = None  # what the row chose: fastest()'s pair
+
+
+#: the reading order of the table: floor, NumPy, scikit-learn, fastest(), then the rest
+ROW_ORDER = ("floor", "numpy", "sklearn", "fastest")
+
+#: problems of the table: (column name, (n_x, m), dtype)
 PROBLEMS = [
     ("cat float64", (12288, 209), "float64"),
     ("cat float32", (12288, 209), "float32"),
@@ -136,40 +118,53 @@ PROBLEMS = [
 ]
 
 
-def measure_problem(n_x, m, dtype, n_threads, repeats, say):
-    """{row name: (median, min) or reason} for one problem."""
+def measure_problem(n_x, m, dtype, n_threads, repeats, read_floor, say):
+    """``({row key: Row}, public-call overhead or None)`` for one problem."""
     w, b, X, Y = bench.make_inputs(n_x, m, dtype, "F", seed=0)
     rows = {}
+
+    def add(row):
+        rows[row.key] = row
+
     say(f"{n_x}×{m} {dtype}: one read of X ({X.nbytes / 1e6:.0f} MB)")
-    rows["floor: one read of X"] = timed(lambda: read_once(X, n_threads), repeats)
+    add(Row("floor", "floor: one read of X",
+            timed(functools.partial(read_floor, X, n_threads), repeats)))
     say(f"{n_x}×{m} {dtype}: NumPy course code")
     w_vector, y_vector = np.array(w[:, 0]), np.array(Y[0], dtype=np.float64)
-    rows["NumPy vectorized (course code)"] = timed(
-        lambda: numpy_.propagate_vectorized(w_vector, b, X, y_vector), repeats)
+    add(Row("numpy", "NumPy vectorized (course code)", timed(
+        functools.partial(numpy_.propagate_vectorized, w_vector, b, X, y_vector), repeats)))
     say(f"{n_x}×{m} {dtype}: fastlr.fastest() (measures once per problem class)")
     fastest = fastlr.fastest(X)
-    rows[f"fastlr.fastest() = {fastest.backend} {fastest.variant}"] = timed(
-        kernel_call(fastest, w, b, X, Y), repeats)
-    for backend, variant in fastlr.registry.PAIRS:
+    add(Row("fastest", "fastlr.fastest()", timed(kernel_call(fastest, w, b, X, Y), repeats),
+            pick=f"{fastest.backend} {fastest.variant}"))
+    for backend, variant in registry.PAIRS:
         if variant != "fused":
             continue
+        key = f"{backend} {variant}"
         try:
             implementation = fastlr.get(backend, variant)
         except fastlr.BackendUnavailable as error:
-            rows[f"{backend} fused"] = f"unavailable: {str(error).split(';')[0]}"
+            add(Row(key, key, reason=f"unavailable: {str(error).split(';')[0]}"))
             continue
-        say(f"{n_x}×{m} {dtype}: {backend} fused")
-        rows[f"{backend} fused"] = timed(kernel_call(implementation, w, b, X, Y), repeats)
+        say(f"{n_x}×{m} {dtype}: {key}")
+        add(Row(key, key, timed(kernel_call(implementation, w, b, X, Y), repeats)))
     overhead = None
     if (n_x, m, dtype) == (12288, 209, "float64"):
-        public = timed(lambda: fastest.propagate(w, b, X, Y), repeats)[1]
-        overhead = public - rows[f"fastlr.fastest() = {fastest.backend} {fastest.variant}"][1]
+        public = timed(functools.partial(fastest.propagate, w, b, X, Y), repeats)[1]
+        overhead = public - rows["fastest"].timing[1]
     # last: scikit-learn's OpenMP threads may spin after its calls and slow the next contender
     say(f"{n_x}×{m} {dtype}: scikit-learn")
     run, reason = sklearn_loss_gradient(X, Y, n_threads)
-    rows["scikit-learn LinearModelLoss"] = timed(run, repeats) if run else reason
+    add(Row("sklearn", "scikit-learn LinearModelLoss", timed(run, repeats) if run else None,
+            reason=reason))
     threads.settle()  # scikit-learn's OpenMP pool (its own libgomp) goes idle
     return rows, overhead
+
+
+# --------------------------------------------------------------------------- training
+
+
+NUMPY_TRAINING = "NumPy course code (Python loop over NumPy propagate)"
 
 
 def training(data_dir, iterations, say):
@@ -189,99 +184,73 @@ def training(data_dir, iterations, say):
         X, Y = make_problem(12288, 209, seed=0)
     w0, b0 = fastlr.initialize_with_zeros(X.shape[0])
     fastest = fastlr.fastest(X)
+    contenders = {f"fastlr.optimize, fastest = {fastest.backend} {fastest.variant}": fastest,
+                  NUMPY_TRAINING: fastlr.get("numpy", "vectorized")}
     results = {}
-    for label, implementation in ((f"fastlr.optimize, fastest = {fastest.backend} "
-                                   f"{fastest.variant}", fastest),
-                                  ("NumPy course code (Python loop over NumPy propagate)",
-                                   fastlr.get("numpy", "vectorized"))):
+    for label, implementation in contenders.items():
         say(f"training {iterations} iterations: {label}")
         implementation.optimize(w0, b0, X, Y, 1, 0.005)  # warm-up (compiles)
         start = time.perf_counter()
         _, _, costs = implementation.optimize(w0, b0, X, Y, iterations, 0.005)
-        results[label] = (time.perf_counter() - start, costs[-1])
-    last = 100 * (len(costs) - 1)
+        results[label] = (time.perf_counter() - start, costs[-1], 100 * (len(costs) - 1))
     lines.append(f"training, {iterations} iterations, learning rate 0.005, on {source} "
                  "(one run each):")
-    base = results["NumPy course code (Python loop over NumPy propagate)"][0]
-    for label, (seconds, cost) in results.items():
+    base = results[NUMPY_TRAINING][0]
+    for label, (seconds, cost, last) in results.items():
         lines.append(f"  {label:<58} {bench.format_time(seconds):>9}  "
                      f"{bench.format_ratio(base / seconds):>6} vs NumPy   cost at iteration "
                      f"{last}: {cost:.6f}")
     w, b, Xt, Yt = bench.make_inputs(2, 3)
     tiny = {}
-    for label, implementation in ((f"fastlr.optimize, fastest = {fastest.backend} "
-                                   f"{fastest.variant}", fastest),
-                                  ("NumPy course code (Python loop over NumPy propagate)",
-                                   fastlr.get("numpy", "vectorized"))):
+    for label, implementation in contenders.items():
         say(f"tiny 2×3, {iterations} iterations: {label}")
-        tiny[label] = timed(lambda: implementation.optimize(w, b, Xt, Yt, iterations, 0.009), 5,
-                            min_sample=0.05)[0]
+        run = functools.partial(implementation.optimize, w, b, Xt, Yt, iterations, 0.009)
+        tiny[label] = timed(run, 5, min_sample=0.05)[0]
     lines.append(f"the course's tiny 2×3 problem, {iterations} iterations (median of 5):")
-    base = tiny["NumPy course code (Python loop over NumPy propagate)"]
+    base = tiny[NUMPY_TRAINING]
     for label, seconds in tiny.items():
         lines.append(f"  {label:<58} {bench.format_time(seconds):>9}  "
                      f"{bench.format_ratio(base / seconds):>6} vs NumPy")
     return lines
 
 
-def format_table(columns, results):
-    """Rows: contenders; columns: problems; cells "time (ratio × floor)"."""
-    row_names = []
-    for name in columns:
-        for row in results[name][0]:
-            key = row.split(" = ")[0] if row.startswith("fastlr.fastest()") else row
-            if key not in [r.split(" = ")[0] for r in row_names]:
-                row_names.append(row)
-    # the reading order: floor, NumPy, scikit-learn, then fastlr
-    rank = ("floor", "NumPy", "scikit-learn", "fastlr.fastest()")
-    row_names.sort(key=lambda row: next((k for k, p in enumerate(rank) if row.startswith(p)),
-                                        len(rank)))
+# --------------------------------------------------------------------------- the table
 
-    def cell(rows, row):
-        key = row.split(" = ")[0]
-        match = next((r for r in rows if r.split(" = ")[0] == key), None)
-        if match is None:
-            return "—"
-        value = rows[match]
-        if isinstance(value, str):
-            return "n/a"
-        floor = rows["floor: one read of X"][0]
-        text = bench.format_time(value[0])
-        if row.startswith("floor"):
-            return text + " (1.0×)"
-        ratio = value[0] / floor
-        return f"{text} ({ratio:.1f}×)" if ratio < 10 else f"{text} ({ratio:.0f}×)"
 
-    # the fastest() row names its pick per problem
-    names = []
-    for row in row_names:
-        if row.startswith("fastlr.fastest()"):
-            picks = []
-            for name in columns:
-                pick = next((r.split(" = ")[1] for r in results[name][0]
-                             if r.startswith("fastlr.fastest()")), "?")
-                if pick not in picks:
-                    picks.append(pick)
-            names.append(f"fastlr.fastest() ({' / '.join(picks)})")
-        else:
-            names.append(row)
-    table = [[""] + list(columns)]
-    for name, row in zip(names, row_names):
-        table.append([name] + [cell(results[c][0], row) for c in columns])
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-    lines = []
-    for k, r in enumerate(table):
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(r, widths))).rstrip())
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    reasons = {}
-    for name in columns:
-        for row, value in results[name][0].items():
-            if isinstance(value, str):
-                reasons[row] = value
-    lines += [f"  n/a {row}: {reason}" for row, reason in reasons.items()]
+def _cell(row: Row | None, floor: Row) -> str:
+    """``"time (ratio×)"`` of the floor; ``—`` not measured there, ``n/a`` unavailable."""
+    if row is None:
+        return "—"
+    if row.timing is None:
+        return "n/a"
+    text = bench.format_time(row.timing[0])
+    if row.key == "floor":
+        return text + " (1.0×)"
+    ratio = row.timing[0] / floor.timing[0]
+    return f"{text} ({ratio:.1f}×)" if ratio < 10 else f"{text} ({ratio:.0f}×)"
+
+
+def format_table(results: dict[str, dict[str, Row]]) -> list[str]:
+    """Rows: contenders; columns: problems (``results``: column name -> rows by key)."""
+    keys = list(dict.fromkeys(key for rows in results.values() for key in rows))
+    keys.sort(key=lambda key: ROW_ORDER.index(key) if key in ROW_ORDER else len(ROW_ORDER))
+    table = [[""] + list(results)]
+    for key in keys:
+        rows = [column[key] for column in results.values() if key in column]
+        label = rows[0].label
+        picks = list(dict.fromkeys(row.pick for row in rows if row.pick))
+        if key == "fastest" and picks:  # the row names its pick per problem
+            label += f" ({' / '.join(picks)})"
+        table.append([label] + [_cell(column.get(key), column["floor"])
+                                for column in results.values()])
+    lines = bench.format_columns(table)
+    reasons = {row.label: row.reason for rows in results.values() for row in rows.values()
+               if row.reason}
+    lines += [f"  n/a {label}: {reason}" for label, reason in reasons.items()]
     return lines
+
+
+# --------------------------------------------------------------------------- main
 
 
 def main(argv=None) -> int:
@@ -306,33 +275,38 @@ def main(argv=None) -> int:
     # load the backends before any contender runs: fastlr configures OpenMP as it loads
     # them (libgomp reads that once), and their BLAS must be loaded to be limited
     fastlr.implementations()
+    read_floor, reason = floor_kernel()
+    if read_floor is None:
+        print(f"bench/roofline.py: no kernel to read X once with: {reason}", file=sys.stderr)
+        return 1
     limits = threads.limit_blas(n_threads)
     if limits is None:
         print("threadpoolctl not installed: BLAS threads not set to match "
               f'({bench.BENCH_EXTRA_HINT})', file=sys.stderr)
     problems = [p for p in PROBLEMS if not (args.skip_big and p[1][1] >= 1_000_000)]
-    n_fused = sum(variant == "fused" for _, variant in fastlr.registry.PAIRS)
+    n_fused = sum(variant == "fused" for _, variant in registry.PAIRS)
     progress = bench.Progress(len(problems) * (4 + n_fused) + 4)
     start = time.perf_counter()
 
     def say(text):
         progress.update(progress.done + (1 if progress.label else 0), text)
 
-    results = {}
+    results, overheads = {}, {}
     for name, (n_x, m), dtype in problems:
-        results[name] = measure_problem(n_x, m, dtype, n_threads, args.repeats, say)
+        results[name], overheads[name] = measure_problem(n_x, m, dtype, n_threads,
+                                                         args.repeats, read_floor, say)
     training_lines = training(args.data, args.iterations, say)
     progress.close()
     if limits is not None:
         limits.restore_original_limits()
 
     out = bench.format_machine(bench.machine_info())
-    out += [f"  threads  {n_threads} for every contender: the floor's prange kernel, fastlr's "
+    out += [f"  threads  {n_threads} for every contender: the floor's kernel, fastlr's "
             "kernels, BLAS (threadpoolctl limit), scikit-learn's n_threads"]
     out += ["", "propagate (one forward + backward pass), X F-ordered — median time, "
                 "and × the floor (one read of X, same threads):", ""]
-    out += format_table([name for name, _, _ in problems], results)
-    overhead = results.get("cat float64", (None, None))[1]
+    out += format_table(results)
+    overhead = overheads.get("cat float64")
     if overhead is not None:
         out += ["", "Kernels are timed directly; the public call (argument checks, shaping) "
                     + (f"adds {bench.format_time(overhead)} at the cat size (min vs min)."

@@ -7,9 +7,8 @@ Python, paying the argument checks and the call once per iteration.
 
 import math
 
-from fastlr import threads
-
-from benchutil import INTERPRETED, extra_info, group_name, skip_if_too_slow, slow_rounds
+from benchutil import extra_info, group_name, skip_if_too_slow, slow_rounds
+from fastlr import registry, threads
 
 LEARNING_RATE = 0.005  # the course's cat model
 
@@ -23,14 +22,14 @@ def test_optimize(benchmark, implementation, pair, optimize_problem, dtype, orde
     args = (w, b, X, Y, iterations, LEARNING_RATE)
     rounds = slow_rounds(pair, n_x, m, iterations)
     if rounds is None and n_x * m * iterations > 1_000_000:
-        rounds = 3  # compiled, but ~0.1-2 s per round at the cat size
+        rounds = 3  # compiled, but long rounds: a few are enough
     if rounds is None:
         implementation.optimize(*args)  # warm-up: compiles (Numba) before timing
         if not benchmark.disabled:
             threads.settle()  # the previous benchmark's idle threads stop spinning
         params, grads, costs = benchmark(implementation.optimize, *args)
     else:
-        warmup = 0 if pair in INTERPRETED or benchmark.disabled else 1
+        warmup = 0 if pair in registry.INTERPRETED or benchmark.disabled else 1
         params, grads, costs = benchmark.pedantic(implementation.optimize, args=args,
                                                   rounds=rounds, iterations=1,
                                                   warmup_rounds=warmup)

@@ -2,9 +2,8 @@
 
 import math
 
-from fastlr import threads
-
 from benchutil import extra_info, group_name, skip_if_too_slow, slow_rounds
+from fastlr import threads
 
 
 def test_propagate(benchmark, implementation, pair, propagate_size, dtype, order, problem):
@@ -19,7 +18,7 @@ def test_propagate(benchmark, implementation, pair, propagate_size, dtype, order
         if not benchmark.disabled:
             threads.settle()  # the previous benchmark's idle threads stop spinning
         grads, cost = benchmark(implementation.propagate, w, b, X, Y)
-    else:  # interpreted, ~0.1-4 s per call: a few rounds, no warm-up (nothing to compile)
+    else:  # interpreted, up to seconds per call: a few rounds, no warm-up (nothing to compile)
         grads, cost = benchmark.pedantic(implementation.propagate, args=(w, b, X, Y),
                                          rounds=rounds, iterations=1, warmup_rounds=0)
     assert math.isfinite(cost) and grads["dw"].shape == (n_x, 1)

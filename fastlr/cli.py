@@ -183,7 +183,7 @@ def info_dict() -> dict:
     implementations = [{"backend": i.backend, "variant": i.variant, "available": i.available,
                         "reason": i.reason} for i in fastlr.implementations()]
     machine = bench.machine_info()  # after implementations(): the backends are imported
-    optional = {name: bench._package_version(dist) for name, dist in
+    optional = {name: bench.package_version(dist) for name, dist in
                 (("matplotlib", "matplotlib"), ("threadpoolctl", "threadpoolctl"),
                  ("h5py", "h5py"), ("scikit-learn", "scikit-learn"))}
     environment = {name: os.environ.get(name) for name in
@@ -220,7 +220,7 @@ def format_info(info: dict) -> str:
             label = f"{item['backend']} {bench.VARIANT_LABELS[item['variant']]}"
             lines.append(f"  {label:<30}{'available' if item['available'] else 'unavailable'}")
         reasons = dict.fromkeys(item["reason"] for item in items if not item["available"])
-        lines += [bench._wrap(f"why: {reason}", "      ") for reason in reasons]
+        lines += [bench.wrap(f"why: {reason}", "      ") for reason in reasons]
     return "\n".join(lines)
 
 

@@ -20,7 +20,7 @@ lecture develops it:
 
 Part 2 trains the course's model (zeros, gradient descent, learning rate 0.005) with each
 implementation and prints its time and accuracy. The interpreted implementations (pure
-Python, NumPy indexed element by element) cost ~0.5–4 s per iteration at this size, so they
+Python, NumPy indexed element by element) cost seconds per iteration at this size, so they
 train only as many iterations as fit in ``--slow-seconds`` (a few), and say so: their
 accuracy is that of an unfinished model.
 """
@@ -35,10 +35,8 @@ import time
 import numpy as np
 
 import fastlr
-from fastlr import registry
+from fastlr import bench, registry
 from fastlr.backends import numpy_
-
-INTERPRETED = set(registry.INTERPRETED)
 
 
 def one_loop_propagate(w, b, X, Y):
@@ -84,9 +82,7 @@ def timed(function, *args):
 
 
 def fmt(seconds):
-    from fastlr.bench import format_time
-
-    return format_time(seconds)
+    return bench.format_time(seconds)
 
 
 def part1(X, Y, slow_seconds):
@@ -107,11 +103,10 @@ def part1(X, Y, slow_seconds):
     for label, kernel in steps:
         (dw, db, cost), seconds = timed(kernel, w, b, X, y)
         results.append((label, seconds, dw, cost))
-    from fastlr.bench import format_ratio
-
     first = results[0][1]
-    for label, seconds, dw, cost in results:
-        print(f"  {label:<78} {fmt(seconds):>9}  {format_ratio(first / seconds):>6} vs two loops")
+    for label, seconds, _, _ in results:
+        ratio = bench.format_ratio(first / seconds)
+        print(f"  {label:<78} {fmt(seconds):>9}  {ratio:>6} vs two loops")
     reference_dw = np.asarray(results[0][2])
     agree = max(np.max(np.abs(np.asarray(dw) - reference_dw)) for _, _, dw, _ in results)
     print(f"\n  All three give the same cost ({results[-1][3]:.6f}) and gradient "
@@ -147,7 +142,7 @@ def part2(X_train, Y_train, X_test, Y_test, iterations, learning_rate, slow_seco
             continue
         implementation = fastlr.get(info.backend, info.variant)
         n = iterations
-        if (info.backend, info.variant) in INTERPRETED:
+        if (info.backend, info.variant) in registry.INTERPRETED:
             # an iteration (the faster of two: the first pays one-time costs) tells how many
             # fit in the time budget
             one = min(timed(implementation.optimize, w0, 0.0, X_train, Y_train, 1,
@@ -178,10 +173,8 @@ def part2(X_train, Y_train, X_test, Y_test, iterations, learning_rate, slow_seco
     if full:
         fastest = min(full, key=lambda row: row[2])
         print(f"\n  Fastest full training: {fastest[0]}, {fmt(fastest[2])}.")
-    from fastlr.bench import _wrap
-
     for note in notes:
-        print(_wrap(f"Note — {note}.", "  "))
+        print(bench.wrap(f"Note — {note}.", "  "))
     print("\n  Every implementation computes the same gradient descent: after the same number "
           "of iterations\n  they reach the same cost (up to rounding). Only the time differs.")
 
@@ -207,7 +200,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     if args.size:
-        from fastlr import bench, datasets
+        from fastlr import datasets
 
         n_x, m = bench.parse_size(args.size)
         X, Y = datasets.make_problem(n_x, m + max(1, m // 4), seed=1)

@@ -169,7 +169,8 @@ def test_report_text_states_the_ratios_in_words():
 
 def test_estimates_are_marked_and_scaled(monkeypatch):
     # a fake clock: every call costs 1 ms per example it gets
-    monkeypatch.setattr(bench, "_timed_calls", lambda f, args, number: 1e-3 * args[2].shape[1])
+    monkeypatch.setattr(bench.timing, "timed_calls",
+                        lambda f, args, number: 1e-3 * args[2].shape[1])
     w, b, X, Y = bench.make_inputs(4, 1000)
     plan = bench.plan_slow(1e-3, 1000, budget=0.3, repeats=10)
     assert (plan.calls, plan.examples) == (3, 100)  # 1 s per call does not fit: 100 examples

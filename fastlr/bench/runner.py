@@ -1,0 +1,141 @@
+"""``fastlr bench``'s run: every available implementation on every problem asked for."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+import fastlr
+from fastlr import registry, threads
+from fastlr.bench import machine
+from fastlr.bench.formatting import format_time
+from fastlr.bench.measurement import Measurement
+from fastlr.bench.problems import DEFAULT_SIZES, make_inputs, memory_order, parse_size
+from fastlr.bench.progress import Progress
+from fastlr.bench.report import make_report
+from fastlr.bench.timing import (
+    CHEAP_CALL,
+    plan_slow,
+    probe_seconds_per_example,
+    time_fast,
+    time_slow,
+)
+
+
+def available_pairs(backends=None) -> tuple[list[tuple[str, str]], list[dict]]:
+    """``(available pairs, unavailable [{backend, variant, reason}])``, optionally filtered."""
+    available, unavailable = [], []
+    for info in fastlr.implementations():
+        wanted = not backends or info.backend in backends \
+            or f"{info.backend}:{info.variant}" in backends
+        if not wanted:
+            continue
+        if info.available:
+            available.append((info.backend, info.variant))
+        else:
+            unavailable.append({"backend": info.backend, "variant": info.variant,
+                                "reason": info.reason})
+    return available, unavailable
+
+
+def measure(backend, variant, w, b, X, Y, *, repeats=10, slow_budget=12.0, progress=None,
+            step=0.0, blas_threads=None) -> Measurement:
+    """Time ``fastlr.get(backend, variant).propagate(w, b, X, Y)`` (see :mod:`fastlr.bench`)."""
+    progress = progress or Progress(1, enabled=False)
+    descriptor = registry.BACKENDS[backend]
+    function = fastlr.get(backend, variant).propagate
+    n_x, m = X.shape
+    name = f"{backend} {variant}"
+    where = f"{n_x}×{m} {X.dtype.name} {memory_order(X)}"
+
+    def on_sample(k, total):
+        progress.update(step + k / total, detail=f"call {k}/{total}")
+
+    extra = {}
+    plan = None
+    if (backend, variant) in registry.INTERPRETED:
+        progress.update(step, f"{name} on {where}: measuring its cost per example")
+        per_example, _ = probe_seconds_per_example(function, w, b, X, Y)
+        if per_example * m > CHEAP_CALL:
+            plan = plan_slow(per_example, m, budget=slow_budget, repeats=repeats)
+            progress.note("  " + plan.describe(f"{name} on {where}", m))
+            progress.update(step, f"{name} on {where}: {plan.calls} call(s) of "
+                                  f"~{format_time(plan.seconds_per_call * plan.examples / m)}")
+            times = time_slow(function, w, b, X, Y, plan, on_sample=on_sample)
+            extra["examples_timed"] = plan.examples
+    if plan is None:
+        first_text = " (Numba compiles, or loads its cache)" if descriptor.jit else ""
+        progress.update(step, f"{name} on {where}: first call{first_text}, then {repeats} samples")
+        if n_x * m >= 100_000:  # big enough for threads: let the previous ones go idle
+            threads.settle()
+        times, number, first = time_fast(function, (w, b, X, Y), repeats=repeats,
+                                         on_sample=on_sample)
+        extra["calls_per_sample"] = number
+        if descriptor.compiled:  # worth reporting: a JIT compiles in it, threads start
+            extra["first_call"] = first
+    return Measurement(backend, variant, n_x, m, X.dtype.name, memory_order(X),
+                       threads.get_num_threads(), times, blas_threads=blas_threads, **extra)
+
+
+def run(sizes=DEFAULT_SIZES, dtypes=("float64",), order="F", *, repeats=10, slow_budget=12.0,
+        backends=None, progress: Progress | None = None, seed=0) -> dict:
+    """Time ``propagate`` of every available implementation on each size × dtype.
+
+    Parameters
+    ----------
+    sizes : iterable of str or (n_x, m)
+        Named sizes (:data:`~fastlr.bench.SIZES`) or ``"NxM"`` strings or tuples.
+    dtypes : iterable of {"float64", "float32"}
+    order : {"F", "C"}
+        Memory order of X ("F", each example a contiguous column, is the course's).
+    repeats : int
+        Samples per compiled or NumPy-vectorized implementation (the median is reported).
+    slow_budget : float
+        Seconds each interpreted implementation may take per problem (see
+        :func:`~fastlr.bench.plan_slow`).
+    backends : iterable of str, optional
+        Only these backends (or ``"backend:variant"`` pairs).
+    progress : Progress, optional
+        Where to report progress; ``None``: silent.
+
+    Returns
+    -------
+    report : dict
+        ``machine``, ``settings``, ``definitions``, ``results`` (one
+        :meth:`Measurement.to_dict` per implementation and problem), ``problems`` (the
+        ratios of :func:`~fastlr.bench.summarize`), ``unavailable``.
+    """
+    problems = [size if isinstance(size, tuple) else parse_size(size) for size in sizes]
+    dtypes = [np.dtype(d).name for d in dtypes]
+    load = load_average()
+    pairs, unavailable = available_pairs(backends)
+    progress = progress or Progress(1, enabled=False)
+    progress.total = max(len(problems) * len(dtypes) * len(pairs), 1)
+    blas = machine.blas_threads()
+    measurements = []
+    step = 0
+    for n_x, m in problems:
+        for dtype in dtypes:
+            w, b, X, Y = make_inputs(n_x, m, dtype, order, seed)
+            for backend, variant in pairs:
+                measurements.append(measure(backend, variant, w, b, X, Y, repeats=repeats,
+                                            slow_budget=slow_budget, progress=progress,
+                                            step=step, blas_threads=blas))
+                step += 1
+                progress.update(step)
+            del w, X, Y
+    progress.close()
+    return make_report(measurements, unavailable, settings={
+        "sizes": [list(p) for p in problems], "dtypes": dtypes, "order": order,
+        "repeats": repeats, "slow_budget_seconds": slow_budget, "load_average_before": load,
+        "timed": "Implementation.propagate(w, b, X, Y): the public call, input checks included",
+    })
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (None where the OS has none): other work on the cores."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
