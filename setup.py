@@ -31,7 +31,11 @@ int main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }
 
 
 SIMD_PROBE = r"""
-int main(void) { double s = 0; _Pragma("omp simd reduction(+:s)") for (int i = 0; i < 4; i++) s += i; return s == 6 ? 0 : 1; }
+int main(void) {
+    double s = 0;
+    _Pragma("omp simd reduction(+:s)") for (int i = 0; i < 4; i++) s += i;
+    return s == 6 ? 0 : 1;
+}
 """
 
 
@@ -58,7 +62,10 @@ simd_flags = [] if openmp or not compiles(SIMD_PROBE, "-fopenmp-simd") else ["-f
 extension = Extension(
     "fastlr.backends._cython",
     sources=["fastlr/backends/_cython.pyx"],
-    include_dirs=[np.get_include()],
+    # the fused pass's SIMD primitives are C headers next to the .pyx; `depends`: editing
+    # one rebuilds the extension
+    include_dirs=["fastlr/backends", np.get_include()],
+    depends=["fastlr/backends/fastlr_simd.h", "fastlr/backends/fastlr_simd_typed.h"],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     # -O3 for the loops; no -ffast-math: the reductions' order is ours to choose, in the
     # source (`#pragma omp simd reduction` where reordering is allowed, nowhere else)

@@ -1,117 +1,51 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False, embedsignature=True
 #
-# Design, in short. Every kernel is a `nogil` C function; the Python wrappers at the end
-# of this file check the cheap things (dtype, 2-D, shapes agree), take typed `const`
-# memoryviews of the caller's arrays (no copy, read-only arrays welcome), allocate the
-# outputs and scratch as NumPy arrays, and release the GIL for the whole computation.
-# Bounds and wraparound checks are off: the indices are ranges over the validated shapes.
-# cdivision is on: every divisor is m >= 1, a chunk count >= 1 or a positive stride.
-#
-#   loop        Cython loops over typed memoryviews, read like the lecture's slide.
-#   vectorized  BLAS gemv for the two products (scipy.linalg.cython_blas) + typed passes.
-#   fused       one pass over X: tiles of examples, SIMD inner loops written in C (the
-#               `cdef extern from *` block below), OpenMP threads over chunks of examples.
-#
-# The only C is the block of SIMD primitives: Cython cannot emit `#pragma omp simd`, and
-# without it (or -ffast-math) gcc does not vectorize a floating-point reduction. The
-# primitives are compiled three times (AVX-512, AVX2+FMA, baseline x86-64) and picked at
-# load time by the CPU (gcc `target_clones`), so a portable wheel still runs at full width.
+# Every kernel is a `nogil` C function; the Python wrappers at the end of this file check
+# the cheap things (dtype, 2-D, shapes agree), take typed `const` memoryviews of the
+# caller's arrays, allocate the outputs and scratch as NumPy arrays and release the GIL for
+# the whole computation. Bounds and wraparound checks are off: the indices are ranges over
+# the validated shapes; cdivision is on: every divisor is m >= 1, a chunk count >= 1 or a
+# positive stride. The only C is the fused pass's SIMD primitives, in fastlr_simd.h.
 """The ``cython`` backend: the lecture's code compiled by Cython, with the GIL released.
 
-Variants
---------
+No variant copies ``X``: F-ordered (``images.reshape(m, -1).T``, the course's layout),
+C-ordered, strided and read-only arrays are read in place through ``const`` memoryviews.
+
 ``loop``
-    The lecture's explicit for-loop over typed memoryviews, ``nogil``: for each example
-    ``i``, ``z = b + Σ_j w[j] X[j, i]``, ``a = sigmoid(z)``, ``J += log1pexp(z) - y z``,
-    ``dz = a - y``, ``dw[j] += X[j, i] dz`` for each feature, ``db += dz``; divide by ``m``
-    at the end. ``sigmoid`` and ``log1pexp`` are scalar ``cdef inline`` functions in their
-    stable forms. The loops run in the order that reads ``X`` along its memory:
-
-    * examples outer, features inner (the slide's order) when a column of ``X`` is the
-      shorter stride: F-ordered ``X``, the course's layout, where each example is
-      contiguous;
-    * features outer when a row is the shorter stride (C-ordered ``X``): the same sums in
-      three sweeps, ``Z[i] = b`` then ``Z[i] += w[j] X[j, i]`` row after row (one pass
-      over ``X``), then ``a``, ``J``, ``dz``, ``db`` per example, then
-      ``dw[j] = Σ_i X[j, i] dZ[i]`` row after row (a second pass). Each sum is added in
-      the same order as in the slide's loop, so both orders give the same numbers.
-
-    No ``-ffast-math``: the sums are added one term at a time, as in the pure-Python
-    reference (results agree with it to the last bits, up to ``libm``).
+    The lecture's for-loop over typed memoryviews: examples outer, as on the slide, when
+    each example is contiguous (F order), else features outer in three sweeps. Each sum is
+    added one term at a time in the slide's order (no ``-ffast-math``): the pure-Python
+    reference's numbers, to the last bits (up to ``libm``).
 ``vectorized``
-    The lecture's whole-array steps, each over all ``m`` examples before the next:
-    ``Z = wᵀX`` (BLAS ``gemv``), ``Z += b``, ``A = σ(Z)``, ``cost = Σ(log1pexp(Z) - Y Z)/m``,
-    ``dZ = A - Y``, ``dw = X dZᵀ / m`` (BLAS ``gemv``), ``db = ΣdZ / m``. In Cython,
-    "vectorized" means: no loop over examples *and* features together in our code — the
-    two matrix–vector products are calls into the BLAS that SciPy ships
-    (``scipy.linalg.cython_blas``; ``dgemv``, ``sgemv`` for float32 ``X``), the rest are
-    single typed loops over arrays of length ``m``. ``X`` is read twice, as in NumPy.
-
-    BLAS takes ``X`` in place when one of its strides is one element and the other is
-    positive (F order: ``gemv('T')`` then ``gemv('N')``; C order: the reverse, ``X`` seen
-    as the column-major ``Xᵀ``) — including views such as ``X[:, ::2]`` of F-ordered or
-    ``X[::2, :]`` of C-ordered arrays. Any other strides (``X[::2, ::2]``, reversed views)
-    fall back to typed whole-array passes over the memoryview, accumulating in float64.
-    float32 ``X`` with BLAS: ``sgemv`` multiplies by float32 copies of ``w`` and ``dZ`` and
-    accumulates in float32 (as NumPy's ``np.dot`` does); everything else is float64.
-    OpenBLAS may use its own threads for large products (threadpoolctl limits them).
+    The lecture's whole-array steps, each over all ``m`` examples, with no loop over
+    examples *and* features together in our code: the two products are BLAS ``gemv`` calls
+    (SciPy's ``cython_blas``; ``sgemv`` for float32 ``X`` accumulates in float32, as
+    ``np.dot`` does), the rest single typed loops; ``X`` is read twice, as in NumPy. Strides
+    BLAS cannot take in place fall back to typed passes in float64. OpenBLAS may start its
+    own threads for large products (threadpoolctl limits them).
 ``fused`` (not in the lecture: the fast path)
     One pass over ``X``: for a tile of examples it computes ``z``, ``a``, ``dz`` and adds
     ``x dz`` into ``dw`` while the tile is still in cache, so ``X`` comes from memory once
-    instead of twice. The inner loops are SIMD (``#pragma omp simd reduction``: several
-    partial sums per reduction); float32 ``X`` is read as float32 (half the bytes) and
-    accumulated in float64.
+    instead of twice. SIMD inner loops built for AVX-512, AVX2+FMA and baseline x86-64 (the
+    CPU's best picked at load time), ``exp`` and ``log1p`` included (branch-free
+    polynomials, a couple of ulps; NaN in, NaN out); float32 ``X`` is read as float32 and
+    accumulated in float64. Tiles follow the layout (constants below; other strides: plain
+    loops, slower). Sums are added in another order than the reference (SIMD lanes, groups
+    of examples, chunks): results agree to ~1e-15 relative, not bit for bit. From memory
+    the pass comes close to the floor, one read of ``X`` (:func:`read_floor`); if ``X``
+    stays in an L3 that streams about as fast as L2, re-reading a tile from L2 costs nearly
+    as much as reading it from L3, and the one pass gains little over NumPy's two BLAS
+    passes (measured values: README, Performance).
 
-    * F-ordered ``X`` (each example contiguous): examples of 8 KiB or more are swept
-      eight at a time — ``z`` for eight examples in one pass over ``w``, then
-      ``dw += x₀dz₀ + … + x₇dz₇`` in one pass over ``dw`` (re-read from L2) — so ``w`` is
-      read and ``dw`` written once per eight examples. Shorter examples are read one
-      after the other (a single sequential stream: eight short streams side by side
-      confused the hardware prefetcher, 2-3x slower from memory at ``n_x = 100``), 16
-      per tile, then ``dw`` from L1 eight at a time.
-    * C-ordered ``X`` (each feature contiguous): a block of 256-4096 examples is walked
-      row by row, four rows at a time: ``z[block] += Σ w[j] X[j, block]``, the
-      activations, then ``dw[j] += X[j, block] · dz[block]``.
-    * Other strides: the same tiles with plain strided indexing; correct, slower.
-
-    The activations of a tile are computed in SIMD too: ``exp`` and ``log1p`` as
-    branch-free polynomials (a couple of ulps; NaN in, NaN out), since calls into
-    ``libm`` do not vectorize. Sums are added in a different order than the reference
-    (SIMD lanes, groups of examples, chunks): results agree to ~1e-15 relative, not bit
-    for bit.
-
-    The SIMD code is compiled for AVX-512, AVX2+FMA and baseline x86-64 and the CPU's best
-    is picked when the module loads (gcc ``target_clones``, x86-64 Linux), so the build
-    needs no ``-march=native`` (which measured no faster; baseline SSE2 alone was
-    1.3-2.5x slower). Elsewhere the primitives are compiled once, for the build target.
-
-    How close to the memory floor (one read of ``X``) it gets depends on where ``X``
-    lives. From memory, the one pass is ~1.1-1.9x the floor. The course's cat data (20 MB)
-    stays in a large L3: on a machine whose L3 streams about as fast as its L2 (Zen 4,
-    ~70 GB/s per core) re-reading a tile from L2 costs nearly as much as reading it from
-    L3, and the pass takes ~2-2.8x the time of one read — about as long as NumPy's two
-    BLAS passes there. Where L3 is slower than L2 the one pass wins by more.
-
-Memory order
-------------
-No variant copies ``X``: F-ordered (``images.reshape(m, -1).T``, the course's layout),
-C-ordered, strided and read-only arrays are read in place through ``const`` typed
-memoryviews. F order is the natural one for the lecture's per-example loop; the fused
-pass handles both orders in one pass; BLAS does not much care.
-
-Threads
--------
-Only ``fused`` starts threads (OpenMP ``prange``, when the extension was compiled with
-OpenMP: see :data:`OPENMP`). At every call the wrapper reads
-:func:`fastlr.threads.get_num_threads` and splits the examples into that many chunks, one
-per thread, each with its own ``dw``/``db``/``J`` accumulators, summed at the end.
-Problems with fewer than :data:`PARALLEL_MIN_ELEMENTS` elements, or too few examples to
-give each thread :data:`MIN_CHUNK_EXAMPLES`, run on the calling thread (starting the
-thread team costs more than it saves there), and so does a call made while another
-Python thread is inside a parallel fused call (two teams on the same cores only slow each
-other down). Results depend on the number of chunks in the last bits only. Every kernel releases the GIL: Python threads may call them
-concurrently. The training loops (``OPTIMIZERS``) run all iterations without the GIL.
+Threads: only ``fused`` starts them (OpenMP ``prange``, if the extension has OpenMP:
+:data:`OPENMP`), one chunk of examples per thread (:func:`fastlr.threads.get_num_threads`,
+read at every call), each with its own accumulators, summed at the end (results depend on
+the number of chunks in the last bits only). Below :data:`PARALLEL_MIN_ELEMENTS` elements
+or :data:`MIN_CHUNK_EXAMPLES` examples per thread, or while another Python thread is inside
+a parallel fused call (two teams on the same cores only slow each other down), it runs on
+the calling thread. Every kernel releases the GIL, so Python threads may call them
+concurrently; the training loops (``OPTIMIZERS``) run all iterations without it.
 """
 
 from cython.parallel cimport prange
@@ -127,17 +61,10 @@ import numpy as np
 from fastlr import threads
 
 __all__ = [
-    "KERNELS",
-    "OPENMP",
-    "OPTIMIZERS",
-    "MIN_CHUNK_EXAMPLES",
-    "PARALLEL_MIN_ELEMENTS",
-    "optimize_fused",
-    "optimize_loop",
-    "optimize_vectorized",
-    "propagate_fused",
-    "propagate_loop",
-    "propagate_vectorized",
+    "KERNELS", "OPENMP", "OPTIMIZERS", "MIN_CHUNK_EXAMPLES", "PARALLEL_MIN_ELEMENTS",
+    "optimize_fused", "optimize_loop", "optimize_vectorized",
+    "propagate_fused", "propagate_fused_chunks", "propagate_loop", "propagate_vectorized",
+    "read_floor",
 ]
 
 ctypedef fused floating:
@@ -148,275 +75,10 @@ ctypedef fused floating:
 # --------------------------------------------------------------------------- SIMD primitives (C)
 
 cdef extern from *:
-    r"""
-    /* fastlr: the inner loops of the fused pass. `#pragma omp simd reduction` lets the
-     * compiler keep several partial sums per reduction in SIMD lanes (it is allowed to
-     * reorder those sums, and nothing else: no -ffast-math, NaN/inf propagate). It needs
-     * -fopenmp or -fopenmp-simd; without them the loops are correct and scalar. */
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
-        && !defined(FASTLR_NO_TARGET_CLONES)
-    #define FASTLR_CLONES \
-        __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-    #else
-    #define FASTLR_CLONES
-    #endif
-    #define FASTLR_PRAGMA(text) _Pragma(#text)
-    #ifdef _OPENMP
-    #define FASTLR_OPENMP 1
-    #else
-    #define FASTLR_OPENMP 0
-    #endif
-
-    /* T: element type of X, S: name suffix. Every function takes X at the first example
-     * of a tile, `count` examples, and the strides of X in elements. */
-    #define FASTLR_DEFINE_PRIMITIVES(T, S)                                                  \
-    /* z[k] = Σ_j w[j] x_k[j], x_k = X + k*s1 contiguous (F order). `sweep` examples   \
-     * per pass over w (8, 4 or 1): 8 or 4 streams of X at once, w read once per group */ \
-    FASTLR_CLONES static void fastlr_z_columns_##S(                                       \
-        const T *X, Py_ssize_t s1, Py_ssize_t n_x, Py_ssize_t count,                      \
-        const double *restrict w, double *restrict z, int sweep)                          \
-    {                                                                                     \
-        Py_ssize_t k = 0;                                                                 \
-        for (; sweep >= 8 && k + 8 <= count; k += 8) {                                    \
-            const T *x0 = X + k * s1, *x1 = x0 + s1, *x2 = x1 + s1, *x3 = x2 + s1;        \
-            const T *x4 = x3 + s1, *x5 = x4 + s1, *x6 = x5 + s1, *x7 = x6 + s1;           \
-            double z0 = 0.0, z1 = 0.0, z2 = 0.0, z3 = 0.0;                                \
-            double z4 = 0.0, z5 = 0.0, z6 = 0.0, z7 = 0.0;                                \
-            FASTLR_PRAGMA(omp simd reduction(+:z0, z1, z2, z3, z4, z5, z6, z7))           \
-            for (Py_ssize_t j = 0; j < n_x; j++) {                                        \
-                double wj = w[j];                                                         \
-                z0 += wj * (double)x0[j]; z1 += wj * (double)x1[j];                       \
-                z2 += wj * (double)x2[j]; z3 += wj * (double)x3[j];                       \
-                z4 += wj * (double)x4[j]; z5 += wj * (double)x5[j];                       \
-                z6 += wj * (double)x6[j]; z7 += wj * (double)x7[j];                       \
-            }                                                                             \
-            z[k] = z0; z[k + 1] = z1; z[k + 2] = z2; z[k + 3] = z3;                       \
-            z[k + 4] = z4; z[k + 5] = z5; z[k + 6] = z6; z[k + 7] = z7;                   \
-        }                                                                                 \
-        for (; sweep >= 4 && k + 4 <= count; k += 4) {                                    \
-            const T *x0 = X + k * s1, *x1 = x0 + s1, *x2 = x1 + s1, *x3 = x2 + s1;        \
-            double z0 = 0.0, z1 = 0.0, z2 = 0.0, z3 = 0.0;                                \
-            FASTLR_PRAGMA(omp simd reduction(+:z0, z1, z2, z3))                           \
-            for (Py_ssize_t j = 0; j < n_x; j++) {                                        \
-                double wj = w[j];                                                         \
-                z0 += wj * (double)x0[j]; z1 += wj * (double)x1[j];                       \
-                z2 += wj * (double)x2[j]; z3 += wj * (double)x3[j];                       \
-            }                                                                             \
-            z[k] = z0; z[k + 1] = z1; z[k + 2] = z2; z[k + 3] = z3;                       \
-        }                                                                                 \
-        for (; k < count; k++) {                                                          \
-            const T *x0 = X + k * s1;                                                     \
-            double z0 = 0.0;                                                              \
-            FASTLR_PRAGMA(omp simd reduction(+:z0))                                       \
-            for (Py_ssize_t j = 0; j < n_x; j++) z0 += w[j] * (double)x0[j];              \
-            z[k] = z0;                                                                    \
-        }                                                                                 \
-    }                                                                                     \
-    /* dw[j] += Σ_k x_k[j] dz[k] (F order): eight, then four examples per sweep over dw */\
-    FASTLR_CLONES static void fastlr_dw_columns_##S(                                      \
-        const T *X, Py_ssize_t s1, Py_ssize_t n_x, Py_ssize_t count,                      \
-        const double *restrict dz, double *restrict dw)                                   \
-    {                                                                                     \
-        Py_ssize_t k = 0;                                                                 \
-        for (; k + 8 <= count; k += 8) {                                                  \
-            const T *x0 = X + k * s1, *x1 = x0 + s1, *x2 = x1 + s1, *x3 = x2 + s1;        \
-            const T *x4 = x3 + s1, *x5 = x4 + s1, *x6 = x5 + s1, *x7 = x6 + s1;           \
-            double d0 = dz[k], d1 = dz[k + 1], d2 = dz[k + 2], d3 = dz[k + 3];            \
-            double d4 = dz[k + 4], d5 = dz[k + 5], d6 = dz[k + 6], d7 = dz[k + 7];        \
-            FASTLR_PRAGMA(omp simd)                                                       \
-            for (Py_ssize_t j = 0; j < n_x; j++)                                          \
-                dw[j] += ((double)x0[j] * d0 + (double)x1[j] * d1                         \
-                          + (double)x2[j] * d2 + (double)x3[j] * d3)                      \
-                       + ((double)x4[j] * d4 + (double)x5[j] * d5                         \
-                          + (double)x6[j] * d6 + (double)x7[j] * d7);                     \
-        }                                                                                 \
-        for (; k + 4 <= count; k += 4) {                                                  \
-            const T *x0 = X + k * s1, *x1 = x0 + s1, *x2 = x1 + s1, *x3 = x2 + s1;        \
-            double d0 = dz[k], d1 = dz[k + 1], d2 = dz[k + 2], d3 = dz[k + 3];            \
-            FASTLR_PRAGMA(omp simd)                                                       \
-            for (Py_ssize_t j = 0; j < n_x; j++)                                          \
-                dw[j] += (double)x0[j] * d0 + (double)x1[j] * d1                          \
-                       + (double)x2[j] * d2 + (double)x3[j] * d3;                         \
-        }                                                                                 \
-        for (; k < count; k++) {                                                          \
-            const T *x0 = X + k * s1;                                                     \
-            double d0 = dz[k];                                                            \
-            FASTLR_PRAGMA(omp simd)                                                       \
-            for (Py_ssize_t j = 0; j < n_x; j++) dw[j] += (double)x0[j] * d0;             \
-        }                                                                                 \
-    }                                                                                     \
-    /* z[k] = Σ_j w[j] X[j*s0 + k], rows contiguous (C order): four rows per sweep */     \
-    FASTLR_CLONES static void fastlr_z_rows_##S(                                          \
-        const T *X, Py_ssize_t s0, Py_ssize_t n_x, Py_ssize_t count,                      \
-        const double *restrict w, double *restrict z)                                     \
-    {                                                                                     \
-        for (Py_ssize_t k = 0; k < count; k++) z[k] = 0.0;                                \
-        Py_ssize_t j = 0;                                                                 \
-        for (; j + 4 <= n_x; j += 4) {                                                    \
-            const T *r0 = X + j * s0, *r1 = r0 + s0, *r2 = r1 + s0, *r3 = r2 + s0;        \
-            double w0 = w[j], w1 = w[j + 1], w2 = w[j + 2], w3 = w[j + 3];                \
-            FASTLR_PRAGMA(omp simd)                                                       \
-            for (Py_ssize_t k = 0; k < count; k++)                                        \
-                z[k] += w0 * (double)r0[k] + w1 * (double)r1[k]                           \
-                      + w2 * (double)r2[k] + w3 * (double)r3[k];                          \
-        }                                                                                 \
-        for (; j < n_x; j++) {                                                            \
-            const T *r0 = X + j * s0;                                                     \
-            double w0 = w[j];                                                             \
-            FASTLR_PRAGMA(omp simd)                                                       \
-            for (Py_ssize_t k = 0; k < count; k++) z[k] += w0 * (double)r0[k];            \
-        }                                                                                 \
-    }                                                                                     \
-    /* dw[j] += Σ_k X[j*s0 + k] dz[k] (C order): four rows per sweep over dz */           \
-    FASTLR_CLONES static void fastlr_dw_rows_##S(                                         \
-        const T *X, Py_ssize_t s0, Py_ssize_t n_x, Py_ssize_t count,                      \
-        const double *restrict dz, double *restrict dw)                                   \
-    {                                                                                     \
-        Py_ssize_t j = 0;                                                                 \
-        for (; j + 4 <= n_x; j += 4) {                                                    \
-            const T *r0 = X + j * s0, *r1 = r0 + s0, *r2 = r1 + s0, *r3 = r2 + s0;        \
-            double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;                                \
-            FASTLR_PRAGMA(omp simd reduction(+:a0, a1, a2, a3))                           \
-            for (Py_ssize_t k = 0; k < count; k++) {                                      \
-                double d = dz[k];                                                         \
-                a0 += (double)r0[k] * d;                                                  \
-                a1 += (double)r1[k] * d;                                                  \
-                a2 += (double)r2[k] * d;                                                  \
-                a3 += (double)r3[k] * d;                                                  \
-            }                                                                             \
-            dw[j] += a0; dw[j + 1] += a1; dw[j + 2] += a2; dw[j + 3] += a3;               \
-        }                                                                                 \
-        for (; j < n_x; j++) {                                                            \
-            const T *r0 = X + j * s0;                                                     \
-            double a0 = 0.0;                                                              \
-            FASTLR_PRAGMA(omp simd reduction(+:a0))                                       \
-            for (Py_ssize_t k = 0; k < count; k++) a0 += (double)r0[k] * dz[k];           \
-            dw[j] += a0;                                                                  \
-        }                                                                                 \
-    }                                                                                     \
-    /* any strides (views such as X[::2, ::2]): plain loops */                            \
-    static void fastlr_z_strided_##S(                                                     \
-        const T *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n_x, Py_ssize_t count,       \
-        const double *restrict w, double *restrict z)                                     \
-    {                                                                                     \
-        for (Py_ssize_t k = 0; k < count; k++) {                                          \
-            double acc = 0.0;                                                             \
-            for (Py_ssize_t j = 0; j < n_x; j++) acc += w[j] * (double)X[j * s0 + k * s1];\
-            z[k] = acc;                                                                   \
-        }                                                                                 \
-    }                                                                                     \
-    static void fastlr_dw_strided_##S(                                                    \
-        const T *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n_x, Py_ssize_t count,       \
-        const double *restrict dz, double *restrict dw)                                   \
-    {                                                                                     \
-        for (Py_ssize_t k = 0; k < count; k++)                                            \
-            for (Py_ssize_t j = 0; j < n_x; j++) dw[j] += (double)X[j * s0 + k * s1] * dz[k];\
-    }                                                                                     \
-    /* Σ x[i], i < n (contiguous): one read of X, the floor a propagate can approach */   \
-    FASTLR_CLONES static double fastlr_sum_##S(const T *x, Py_ssize_t n)                  \
-    {                                                                                     \
-        double s = 0.0;                                                                   \
-        FASTLR_PRAGMA(omp simd reduction(+:s))                                            \
-        for (Py_ssize_t i = 0; i < n; i++) s += (double)x[i];                             \
-        return s;                                                                         \
-    }
-
-
-    /* The activations of a tile, SIMD: exp and log1p as branch-free polynomials (libm
-     * calls do not vectorize). Accurate to a couple of ulps; NaN in, NaN out. */
-    #include <stdint.h>
-    #include <string.h>
-    #define FASTLR_ROUNDER 6755399441055744.0  /* 1.5 * 2^52: t + it - it rounds t */
-    static inline double fastlr_bits_to_double(uint64_t bits)
-    { double d; memcpy(&d, &bits, sizeof d); return d; }
-    static inline uint64_t fastlr_double_to_bits(double d)
-    { uint64_t bits; memcpy(&bits, &d, sizeof bits); return bits; }
-    /* 2^k for an integral double k in [-1022, 1023], from its bits */
-    static inline double fastlr_pow2(double k)
-    {
-        double biased = (k + 1023.0) + FASTLR_ROUNDER;  /* low bits hold k + 1023 */
-        uint64_t e = fastlr_double_to_bits(biased) - fastlr_double_to_bits(FASTLR_ROUNDER);
-        return fastlr_bits_to_double(e << 52);
-    }
-    /* e^x for x <= 0 (or NaN). x = k ln2 + r, |r| <= ln2/2 (Cody-Waite: k LN2_HI is
-     * exact); e^r by its Taylor polynomial to r^13 (truncation < 1e-17); 2^k in two
-     * factors so that results down to the subnormal range are right. */
-    static inline double fastlr_exp_nonpositive(double x)
-    {
-        const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
-        x = x < -746.0 ? -746.0 : x;  /* e^-746 rounds to 0 already; NaN stays NaN */
-        double k = (x * 1.44269504088896338700 + FASTLR_ROUNDER) - FASTLR_ROUNDER;
-        k = k == k ? k : 0.0;  /* NaN: any k, the result is NaN through r */
-        double r = (x - k * ln2_hi) - k * ln2_lo;
-        double p = 1.0 / 6227020800.0;
-        p = p * r + 1.0 / 479001600.0;
-        p = p * r + 1.0 / 39916800.0;
-        p = p * r + 1.0 / 3628800.0;
-        p = p * r + 1.0 / 362880.0;
-        p = p * r + 1.0 / 40320.0;
-        p = p * r + 1.0 / 5040.0;
-        p = p * r + 1.0 / 720.0;
-        p = p * r + 1.0 / 120.0;
-        p = p * r + 1.0 / 24.0;
-        p = p * r + 1.0 / 6.0;
-        p = p * r + 0.5;
-        p = p * r + 1.0;
-        p = p * r + 1.0;
-        double k1 = (k * 0.5 + FASTLR_ROUNDER) - FASTLR_ROUNDER;  /* k in [-1077, 0] */
-        return (p * fastlr_pow2(k1)) * fastlr_pow2(k - k1);
-    }
-    /* log(1 + e) for 0 <= e <= 1 (or NaN). u = 1 + e rounded, c the first-order effect
-     * of its rounding error; u = 2^k f, f in [1/sqrt2, sqrt2]; log f = 2 atanh(s),
-     * s = (f - 1)/(f + 1), |s| < 0.172, by its series to s^23 (truncation < 1e-18). */
-    static inline double fastlr_log1p_unit(double e)
-    {
-        const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
-        double u = 1.0 + e;
-        double c = (e - (u - 1.0)) / u;  /* exact rounding error of u, over u */
-        int big = u > 1.41421356237309504880;
-        double f = big ? u * 0.5 : u;
-        double k = big ? 1.0 : 0.0;
-        double s = (f - 1.0) / (f + 1.0), s2 = s * s;
-        double q = 1.0 / 23.0;
-        q = q * s2 + 1.0 / 21.0;
-        q = q * s2 + 1.0 / 19.0;
-        q = q * s2 + 1.0 / 17.0;
-        q = q * s2 + 1.0 / 15.0;
-        q = q * s2 + 1.0 / 13.0;
-        q = q * s2 + 1.0 / 11.0;
-        q = q * s2 + 1.0 / 9.0;
-        q = q * s2 + 1.0 / 7.0;
-        q = q * s2 + 1.0 / 5.0;
-        q = q * s2 + 1.0 / 3.0;
-        double log_f = 2.0 * s + 2.0 * s * s2 * q;
-        return k * ln2_hi + ((k * ln2_lo + c) + log_f);
-    }
-    /* for k < count: zk = z[k] + b, dz[k] = σ(zk) - y[k]; sums = (Σ L, Σ dz) with the
-     * stable L = max(zk, 0) + log1p(e^-|zk|) - y zk */
-    FASTLR_CLONES static void fastlr_activate(
-        const double *restrict z, const double *restrict y, Py_ssize_t count, double b,
-        double *restrict dz, double *restrict sums)
-    {
-        double J = 0.0, db = 0.0;
-        FASTLR_PRAGMA(omp simd reduction(+:J, db))
-        for (Py_ssize_t k = 0; k < count; k++) {
-            double zk = z[k] + b;
-            double e = fastlr_exp_nonpositive(-fabs(zk));  /* in (0, 1]: never overflows */
-            double a = (zk >= 0.0 ? 1.0 : e) / (1.0 + e);
-            double d = a - y[k];
-            dz[k] = d;
-            J += ((zk > 0.0 ? zk : 0.0) + fastlr_log1p_unit(e)) - y[k] * zk;
-            db += d;
-        }
-        sums[0] += J;
-        sums[1] += db;
-    }
-
-    FASTLR_DEFINE_PRIMITIVES(double, d)
-    FASTLR_DEFINE_PRIMITIVES(float, f)
-    """
-    const int FASTLR_OPENMP
     const long CYTHON_HEX_VERSION
+
+cdef extern from "fastlr_simd.h":  # the fused pass's inner loops (why C: see the header)
+    const int FASTLR_OPENMP
     void fastlr_z_columns_d(const double *X, Py_ssize_t s1, Py_ssize_t n_x, Py_ssize_t count,
                             const double *w, double *z, int sweep) noexcept nogil
     void fastlr_z_columns_f(const float *X, Py_ssize_t s1, Py_ssize_t n_x, Py_ssize_t count,
@@ -455,13 +117,12 @@ OPENMP = bool(FASTLR_OPENMP)
 CYTHON_VERSION = "%d.%d.%d" % (CYTHON_HEX_VERSION >> 24, (CYTHON_HEX_VERSION >> 16) & 0xFF,
                                (CYTHON_HEX_VERSION >> 8) & 0xFF)
 
-#: X with fewer elements than this runs the fused pass on the calling thread: starting
-#: the OpenMP team costs ~3-17 µs. Measured on 2 cores (Zen 4): two threads gained
-#: 0.8-1.3x at 10 000 elements, 1.0-1.4x at 20 000, 1.1-1.5x at 40 000, 1.5-1.9x above
-#: 300 000; 40 000 leaves a margin for a busy machine.
+#: X with fewer elements than this runs the fused pass on the calling thread: starting the
+#: OpenMP team costs microseconds that a second thread wins back only on larger X; chosen
+#: by measurement, with a margin for a busy machine
 PARALLEL_MIN_ELEMENTS = 40_000
-#: each thread gets at least this many examples (fewer: no gain even for large X, e.g.
-#: 16 000 x 20 ran 0.7-1.0x on two threads, 16 000 x 32 1.2x)
+#: each thread gets at least this many examples (with fewer, threads gained nothing even
+#: for large X)
 MIN_CHUNK_EXAMPLES = 16
 
 cdef enum:
@@ -469,11 +130,11 @@ cdef enum:
     LOOP = 0
     VECTORIZED = 1
     FUSED = 2
-    # The fused pass's tiles, chosen by measurement (Zen 4, 1 MiB L2 per core).
+    # The fused pass's tiles, chosen by measurement (on a core with 1 MiB of L2).
     # F order: examples of at least WIDE_BYTES are read WIDE_SWEEP at a time, side by side
     # (w read and dw written once per WIDE_SWEEP examples); shorter examples one after the
     # other, TALL_TILE per tile, dw from L1 (several short streams side by side defeat the
-    # hardware prefetcher: 2-3x slower from memory at n_x = 100).
+    # hardware prefetcher).
     WIDE_BYTES = 8 * 1024
     WIDE_SWEEP = 8
     TALL_TILE = 16
@@ -556,11 +217,9 @@ cdef void loop_by_feature(const floating[:, :] X, const double *w, double b, con
 
 cdef bint blas_layout(Py_ssize_t n_x, Py_ssize_t m, Py_ssize_t s0, Py_ssize_t s1,
                       bint *columns, int *ld) noexcept nogil:
-    """Whether BLAS can read X in place; if so its leading dimension and orientation.
-
-    ``columns``: X is column-major with ``ld`` (F order, or a view of it with a column
-    step); else Xᵀ is (C order, or a view of it with a row step).
-    """
+    """Whether BLAS can read X in place; if so ``columns``: X is column-major with leading
+    dimension ``ld`` (F order, or a view of it with a column step), else Xᵀ is (C order, or
+    a view of it with a row step)."""
     cdef Py_ssize_t int_max = 2147483647  # BLAS takes int dimensions
     if n_x > int_max or m > int_max:
         return False
@@ -577,11 +236,8 @@ cdef bint blas_layout(Py_ssize_t n_x, Py_ssize_t m, Py_ssize_t s0, Py_ssize_t s1
 
 cdef void gemv(bint transpose, int rows, int cols, const floating *A, int ld,
                const double *x, double *y, floating *x_cast, floating *y_cast) noexcept nogil:
-    """``y = op(A) x`` for the column-major ``rows × cols`` matrix ``A``.
-
-    float32 ``A``: ``x`` is rounded to float32 (into ``x_cast``), the product is made by
-    ``sgemv`` into ``y_cast`` and widened into ``y``.
-    """
+    """``y = op(A) x`` for the column-major ``rows × cols`` matrix ``A``. float32 ``A``: ``x``
+    is rounded into ``x_cast``, ``sgemv`` makes the product in ``y_cast``, widened into ``y``."""
     cdef char trans = b'T' if transpose else b'N'
     cdef int one = 1, n_in = rows if transpose else cols, n_out = cols if transpose else rows
     cdef int k
@@ -671,10 +327,8 @@ cdef void fused_chunk(const floating *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_
                       Py_ssize_t lo, Py_ssize_t hi, const double *w, double b,
                       const double *Y, double *dw, double *sums, double *z,
                       double *dz) noexcept nogil:
-    """Examples lo..hi: adds Σ x(i) dz(i) into ``dw``; ``sums`` gets (Σ L, Σ dz).
-
-    ``z`` and ``dz`` hold min(TILE_MAX, hi - lo) doubles each (the tile's z and dz).
-    """
+    """Examples lo..hi: adds Σ x(i) dz(i) into ``dw``; ``sums`` gets (Σ L, Σ dz). ``z`` and
+    ``dz`` hold min(TILE_MAX, hi - lo) doubles each (the tile's z and dz)."""
     cdef Py_ssize_t start = lo, count, tile
     cdef Py_ssize_t row_bytes = n_x * <Py_ssize_t>sizeof(floating)  # bytes of one example
     cdef const floating *origin
@@ -735,12 +389,10 @@ cdef void fused_chunk(const floating *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_
 cdef void fused(const floating[:, :] X, const double *w, double b, const double *Y,
                 double *dw, double *db, double *cost, int n_chunks,
                 double *chunk_dw, double *chunk_sums, double *tiles) noexcept nogil:
-    """One pass over X in ``n_chunks`` chunks of examples, one per thread.
-
-    ``n_chunks == 1``: on the calling thread, no parallel region. Else ``chunk_dw`` holds
-    ``n_chunks`` rows of ``pad(n_x)`` doubles and ``chunk_sums`` ``2 n_chunks`` doubles.
-    ``tiles`` holds ``2 tile_max(m)`` doubles per chunk (each thread's z and dz).
-    """
+    """One pass over X in ``n_chunks`` chunks of examples, one per thread (``n_chunks == 1``:
+    on the calling thread, no parallel region). Else ``chunk_dw`` holds ``n_chunks`` rows of
+    ``pad(n_x)`` doubles and ``chunk_sums`` ``2 n_chunks``; ``tiles`` holds ``2 tile_max(m)``
+    doubles per chunk (each thread's z and dz)."""
     cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], j, lo, hi, pad
     cdef Py_ssize_t s0 = X.strides[0] // <Py_ssize_t>sizeof(floating)
     cdef Py_ssize_t s1 = X.strides[1] // <Py_ssize_t>sizeof(floating)
@@ -940,11 +592,9 @@ def propagate_fused(w, b, X, Y):
     return run(FUSED, w, b, X, Y, 1, 0.0, False, None)
 
 
-def _propagate_fused_chunks(w, b, X, Y, n_chunks):
-    """The fused pass with exactly ``n_chunks`` chunks (threads), whatever the size.
-
-    For tests and measurements; ``n_chunks=1`` is the serial path.
-    """
+def propagate_fused_chunks(w, b, X, Y, n_chunks):
+    """The fused pass with exactly ``n_chunks`` chunks (threads) whatever the size,
+    ``n_chunks=1`` the serial path: ``(dw, db, cost)``. For tests and measurements."""
     return run(FUSED, w, b, X, Y, 1, 0.0, False, int(n_chunks))
 
 
@@ -977,11 +627,9 @@ def optimize_fused(w, b, X, Y, num_iterations, learning_rate):
                _check_iterations(num_iterations, learning_rate), True, None)
 
 
-def _read_floor(X, n_threads):
-    """Σ X over contiguous (C or F) ``X`` on ``n_threads`` threads: one read of X.
-
-    Not part of the contract: the floor a fused ``propagate`` is measured against.
-    """
+def read_floor(X, n_threads):
+    """Σ X over contiguous (C or F) ``X`` on ``n_threads`` threads: one read of X, the floor
+    a fused ``propagate`` is measured against (``bench/roofline.py``). Not in the contract."""
     array = np.asarray(X)
     if not (array.flags.c_contiguous or array.flags.f_contiguous):
         raise ValueError("X must be C- or F-contiguous")
@@ -1045,14 +693,5 @@ def _exp_log1p(x):
     return e, l
 
 
-KERNELS = {
-    "loop": propagate_loop,
-    "vectorized": propagate_vectorized,
-    "fused": propagate_fused,
-}
-
-OPTIMIZERS = {
-    "loop": optimize_loop,
-    "vectorized": optimize_vectorized,
-    "fused": optimize_fused,
-}
+KERNELS = {"loop": propagate_loop, "vectorized": propagate_vectorized, "fused": propagate_fused}
+OPTIMIZERS = {"loop": optimize_loop, "vectorized": optimize_vectorized, "fused": optimize_fused}
