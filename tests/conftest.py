@@ -3,18 +3,15 @@
 Implementations join the tests by registration alone: the ``implementation`` fixture is
 parametrized over ``fastlr.registry.PAIRS``. One that is unavailable here is skipped with
 its reason — unless ``FASTLR_REQUIRE_ALL=1`` (set by ``.ci/run``), where it fails.
+Helpers that are not fixtures are in helpers.py (``from helpers import ...``).
 """
 
 import os
-from pathlib import Path
 
-import numpy as np
 import pytest
 
-import fastlr
 from fastlr import registry
-
-REQUIRE_ALL = os.environ.get("FASTLR_REQUIRE_ALL") == "1"
+from helpers import COURSE_DATA, FAST_PAIRS, get_or_skip, pair_id
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -28,38 +25,15 @@ def private_autotune_cache(tmp_path_factory):
     else:
         os.environ["FASTLR_CACHE_DIR"] = previous
 
-#: the course's data folder, beside the project as ../shared/data (or FASTLR_COURSE_DATA)
-COURSE_DATA = Path(
-    os.environ.get("FASTLR_COURSE_DATA")
-    or Path(__file__).resolve().parents[2] / "shared" / "data"
-)
-
-#: interpreted loops cost ~0.2-1 µs per element and iteration: keep them to small problems
-SLOW = {("python", "loop"), ("python", "vectorized"), ("numpy", "loop")}
-
-
-def pair_id(pair):
-    return "-".join(pair)
-
-
-def get_or_skip(backend, variant):
-    """The implementation, or skip (fail under FASTLR_REQUIRE_ALL=1) with the reason."""
-    try:
-        return fastlr.get(backend, variant)
-    except fastlr.BackendUnavailable as error:
-        if REQUIRE_ALL:
-            pytest.fail(f"FASTLR_REQUIRE_ALL=1 but {error}")
-        pytest.skip(str(error))
-
 
 @pytest.fixture(params=registry.PAIRS, ids=pair_id)
 def implementation(request):
     return get_or_skip(*request.param)
 
 
-@pytest.fixture(params=[p for p in registry.PAIRS if p not in SLOW], ids=pair_id)
+@pytest.fixture(params=FAST_PAIRS, ids=pair_id)
 def fast_implementation(request):
-    """Implementations quick enough for the course's cat data (12288 × 209, 2000 iterations)."""
+    """Implementations quick enough for the course's cat data (not ``registry.INTERPRETED``)."""
     return get_or_skip(*request.param)
 
 
@@ -79,26 +53,3 @@ def course_data():
     from fastlr import datasets
 
     return datasets.load_catvnoncat(COURSE_DATA)
-
-
-def random_problem(n_x, m, seed, order="F", dtype=np.float64, scale=1.0):
-    """Course-shaped (w, b, X, Y) from a seeded generator."""
-    rng = np.random.default_rng(seed)
-    w = rng.standard_normal((n_x, 1)) * scale
-    b = float(rng.standard_normal())
-    X = np.asarray(rng.standard_normal((n_x, m)), order=order).astype(dtype, order=order)
-    Y = (rng.random((1, m)) < 0.5).astype(np.float64)
-    return w, b, X, Y
-
-
-def python_loop(kernel, w, b, X, Y, num_iterations, learning_rate):
-    """The course's gradient descent in Python over a kernel ``(w, b, X, Y) -> (dw, db, cost)``:
-    what a backend's compiled training loop must return."""
-    costs = []
-    for i in range(num_iterations):
-        dw, db, cost = kernel(w, b, X, Y)
-        w = w - learning_rate * dw
-        b = b - learning_rate * db
-        if i % 100 == 0:
-            costs.append(cost)
-    return w, b, dw, db, costs

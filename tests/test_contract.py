@@ -7,8 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import fastlr
-from conftest import random_problem
+from helpers import random_problem
 
 TIGHT = dict(rtol=1e-9, atol=1e-12)
 
@@ -28,7 +27,8 @@ def assert_matches(implementation, reference, w, b, X, Y, **tolerance):
     np.testing.assert_allclose(cost, expected_cost, **tolerance)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(n_x=st.integers(1, 24), m=st.integers(1, 40), seed=st.integers(0, 2**32 - 1),
        order=st.sampled_from("CF"))
 def test_matches_reference_on_random_problems(implementation, reference, n_x, m, seed, order):
@@ -117,7 +117,8 @@ def test_optimize_matches_a_python_loop_over_the_reference(implementation, refer
     assert len(costs) == 3 and all(isinstance(c, float) for c in costs)
 
 
-def test_optimize_with_zero_iterations_returns_the_gradient_at_the_start(implementation, reference):
+def test_optimize_with_zero_iterations_returns_the_gradient_at_the_start(implementation,
+                                                                          reference):
     w, b, X, Y = random_problem(3, 4, seed=9)
     params, grads, costs = implementation.optimize(w, b, X, Y, num_iterations=0)
     assert costs == []
@@ -138,7 +139,8 @@ def test_two_threads_get_correct_results(implementation, reference):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(120)
+    assert not any(thread.is_alive() for thread in threads), "a thread hangs"
     for k in range(2):
         assert len(results[k]) == 5
         dw, db, cost = expected(reference, *problems[k])

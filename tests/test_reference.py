@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fastlr
-from conftest import random_problem
+from helpers import random_problem
 
 
 def course_cost(w, b, X, Y):

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 
 import fastlr
-from conftest import get_or_skip, random_problem
 from fastlr import threads
+from helpers import COMPILED, get_or_skip, random_problem
 
 
 def test_default_is_every_available_core():
     assert fastlr.get_num_threads() == threads.available_cores() == len(os.sched_getaffinity(0))
 
 
-@pytest.mark.parametrize("backend", ["numba", "cython"])
+@pytest.mark.parametrize("backend", COMPILED)
 def test_set_num_threads_round_trip_and_same_results(backend):
     impl = get_or_skip(backend, "fused")
     w, b, X, Y = random_problem(300, 400, seed=3)  # above the parallel threshold
@@ -48,7 +48,7 @@ def _spincount_after_loading(extra_env, cwd):
     # run elsewhere than the source tree: `python -c` puts the working directory first on
     # sys.path, and the source tree's fastlr has no compiled extension
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                            text=True, cwd=cwd)
+                            text=True, cwd=cwd, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 

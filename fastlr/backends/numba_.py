@@ -1,98 +1,78 @@
 """The ``numba`` backend: the lecture's code compiled by Numba.
 
-Everything is compiled lazily: the first call with new argument types compiles (about 1 s
-for ``loop``, 2 s for ``vectorized``, 5 s for the parallel ``fused``), later processes load
-the machine code from Numba's on-disk cache (``cache=True``, ~0.01-0.3 s). Importing this
-module imports numba but compiles nothing.
+Everything is compiled lazily: the first call with new argument types compiles (seconds:
+see the README), later processes load the machine code from Numba's on-disk cache
+(``cache=True``). Importing this module imports numba but compiles nothing. The
+compilation rules every function here follows (:func:`~fastlr.backends._numba_primitives.jit`,
+:data:`FASTMATH`) and the fused pass's activations are in
+:mod:`fastlr.backends._numba_primitives`.
 
 ``loop``
     The lecture's explicit for-loop under ``@njit``: for each example ``i``,
     ``z = b + Σ_j w[j] X[j, i]``, ``a = sigmoid(z)``, ``J += …``, ``dz = a - y``,
     ``dw[j] += X[j, i] dz`` for each feature, ``db += dz``; divide by ``m`` at the end.
-    Compiled, it runs the same arithmetic in the same order as the pure-Python reference
-    (no ``fastmath``, so no SIMD: each ``z`` is one long chain of additions), a few hundred
-    times faster. On F-ordered ``X`` (the course's layout: each example is contiguous) it
-    reads ``X`` down a column (``X[0, i]``, ``X[1, i]``, …), as the slide does. On C-ordered
-    ``X`` that would put consecutive reads a whole row apart (measured ~3.5× slower), so
-    there the loop runs features outer — ``Z[i] += w[j] X[j, i]`` row by row, then
-    ``dw[j] += X[j, i] dZ[i]`` — the same sums added in the same order.
+    The reference's arithmetic in the reference's order (no ``fastmath``, so no SIMD: each
+    ``z`` is one chain of additions). On F-ordered ``X`` (the course's layout) it reads
+    each example down its column, as the slide does. On C-ordered ``X`` consecutive reads
+    would then be a whole row apart, so there the loop runs features outer —
+    ``Z[i] += w[j] X[j, i]`` row by row, then ``dw[j] += X[j, i] dZ[i]`` — the same sums
+    added in the same order.
 ``vectorized``
     The lecture's NumPy code under ``@njit``: ``Z = np.dot(w, X) + b``, ``A = σ(Z)``,
-    ``dZ = A - Y``, ``dw = np.dot(X, dZ) / m``, ``db = np.sum(dZ) / m``. Numba hands the two
-    products to the BLAS ``gemv`` that SciPy ships (its own OpenBLAS threads, not
-    :mod:`fastlr.threads`); ``X`` is read twice. BLAS reads either memory order directly
-    (transposed or not): C order costs up to ~1.3× more. Numba's ``np.dot`` needs operands
-    of one dtype: float32 ``X`` is multiplied by float32 copies of ``w`` and ``dZ`` (these
-    products accumulate in float32; everything else is float64). BLAS needs a contiguous
-    operand: a strided view of ``X`` is copied (C order) once per call — the one case
-    where any kernel here copies ``X``.
+    ``dZ = A - Y``, ``dw = np.dot(X, dZ) / m``, ``db = np.sum(dZ) / m``. The two products
+    are the BLAS ``gemv`` that SciPy ships (its own OpenBLAS threads, not
+    :mod:`fastlr.threads`), which reads either memory order directly; ``X`` is read
+    twice. ``np.dot`` needs one dtype: float32 ``X`` is multiplied by float32 copies of
+    ``w`` and ``dZ`` (those products accumulate in float32). BLAS needs a contiguous
+    operand: a strided view of ``X`` is copied once per call — the one case where a
+    kernel here copies ``X``.
 ``fused`` (not in the lecture: the fast path)
-    One pass over ``X``. For a few examples at a time it computes ``z``, ``a``, ``dz`` and
-    adds ``x dz`` into ``dw`` while those examples are still in cache, so ``X`` comes from
-    memory once, not twice as in ``vectorized``.
+    One pass over ``X``: for a few examples at a time it computes ``z``, ``a``, ``dz`` and
+    adds ``x dz`` into ``dw`` while those examples are still in cache.
 
-    * F-ordered ``X`` (each example a contiguous column). With many features
-      (``n_x >= WIDE_FEATURES``) four examples are swept together: ``z`` of the four in
-      one pass over ``w``, then ``dw += Σ x dz`` in one pass over ``dw`` (the four columns
-      now come from L2). With few features, tiles of ~8 KiB of examples: ``z`` one example
-      after the other (one sequential stream), the activations, then ``dw`` from L1, four
-      examples per pass; ``X`` is prefetched into L2 32 KiB ahead so that memory keeps
-      streaming while the tile is computed on.
-    * C-ordered ``X`` (each feature a contiguous row): blocks of at least
-      ``ROWS_MIN_BLOCK`` examples (more when they fit in ~512 KiB) walked row by row:
-      ``z[block] += w[j] X[j, block]`` (four rows per pass), the activations, then
-      ``dw[j] += X[j, block] · dz[block]``; rows are prefetched ahead, since rows far apart
-      in memory are not a stream the hardware prefetcher follows. With few features the
-      block stays in L2 and ``X`` is read from memory once; with many (the cat images)
-      a block is several MB and its second read comes from L3.
+    * F-ordered ``X``: with ``n_x >= WIDE_FEATURES`` four examples are swept together
+      (``z`` of the four in one pass over ``w``, then ``dw += Σ x dz`` in one pass over
+      ``dw``); with fewer features, L1-sized tiles of examples (``z`` one example after the
+      other: one sequential stream; then ``dw``, four examples per pass), ``X`` prefetched
+      into L2 ahead so that memory keeps streaming while a tile is computed on.
+    * C-ordered ``X``: blocks of at least ``ROWS_MIN_BLOCK`` examples walked row by row
+      (``z[block] += w[j] X[j, block]``, the activations, ``dw[j] += X[j, block] ·
+      dz[block]``), rows prefetched ahead: rows far apart in memory are not a stream the
+      hardware prefetcher follows.
     * Other strides (views such as ``X[:, ::2]``): tiles of examples, loops along the
       smaller stride; correct, slower.
 
-    F order is the faster one: contiguous examples make long sequential reads, and an
-    example is complete after one short stretch of memory. C order costs ~1.2–2× more
-    (measured: 100 × 10⁶ float64, 2 threads, 25 vs 30–33 ms; the cat data, 0.37 vs
-    0.7 ms). float32 ``X`` is read as float32 (half the bytes) and accumulated in float64.
-    The activations use branch-free polynomial ``exp``/``log1p`` (within a couple of ulps
-    of libm, NaN in → NaN out) instead of libm calls, so that they vectorize: a libm call
-    per example cost more than reading a 100-feature example from memory.
+    F order is the faster one (long sequential reads; an example is complete after one
+    short stretch of memory). float32 ``X`` is read as float32 and accumulated in
+    float64. The activations are branch-free polynomial ``exp``/``log1p`` (a couple of
+    ulps, NaN in → NaN out) that vectorize, where a libm call per example would cost more
+    than reading the example from memory.
 
-    **fastmath**: the fused kernels use ``fastmath={"reassoc", "contract", "nsz"}``:
-    reassociation lets the sums over features and examples use SIMD registers (several
-    partial sums), ``contract`` allows fused multiply-adds. ``nnan``/``ninf`` are *not*
-    used: NaN or inf in ``X`` must reach the result, where the caller detects it. Sums are
-    therefore added in a different order than the reference: results agree to ~1e-15
-    relative, not bit for bit. The activation helpers are compiled without ``fastmath``
-    (their error-compensation steps must not be simplified away), and every function here
-    states its ``fastmath`` explicitly (see :func:`jit`).
+    **fastmath** ``{"reassoc", "contract", "nsz"}`` on the fused kernels: SIMD partial
+    sums and fused multiply-adds; no ``nnan``/``ninf``, since NaN or inf in ``X`` must
+    reach the result. Sums are added in another order than the reference: results agree
+    to ~1e-15 relative, not bit for bit. The activations have no ``fastmath`` (their
+    error-compensation steps must not be simplified away).
 
     **Threads**: :func:`propagate_fused` splits the examples into
-    :func:`fastlr.threads.get_num_threads` chunks (read at every call), one per thread,
-    each with its own ``dw``/``db``/``J`` accumulators, summed at the end (``prange`` over
-    the chunks, on Numba's thread pool). ``X`` with fewer than ``PARALLEL_MIN_ELEMENTS``
-    elements runs the serial kernel on the calling thread: starting the thread team costs
-    ~3–5 µs here (far more on a busy machine), which two threads win back only above
-    ~20 000–80 000 elements. If another Python thread is already inside a parallel fused
-    call, the call runs the serial kernel instead of starting a second team (two teams on
-    the same cores only slow each other down, and Numba's ``workqueue`` threading layer
-    does not allow concurrent parallel launches at all).
+    :func:`fastlr.threads.get_num_threads` chunks (read at every call), each with its own
+    accumulators, summed at the end (``prange`` over the chunks, Numba's thread pool).
+    ``X`` with fewer than ``PARALLEL_MIN_ELEMENTS`` elements runs the serial kernel on the
+    calling thread (starting the thread team costs more than two threads win back there),
+    and so does a call made while another Python thread is inside a parallel fused call
+    (two teams on the same cores only slow each other down, and Numba's ``workqueue``
+    threading layer does not allow concurrent parallel launches at all).
+    :func:`propagate_fused_chunks` forces a number of chunks (for tests and measurements).
 
 Compiled kernels for your own ``@njit`` code
 --------------------------------------------
-All have the contract signature ``(w, b, X, Y) -> (dw, db, cost)`` and can be called from a
-user ``@njit`` function (Numba compiles them for the argument types at hand):
-
-``propagate_loop_kernel``, ``propagate_vectorized_kernel``
-    the two lecture variants (``nogil``);
-``propagate_fused_serial_kernel``
-    the fused pass on the calling thread (``nogil``: Python threads may run it at once);
-``propagate_fused_kernel``
-    the fused pass split into one chunk per thread of Numba's pool (``NUMBA_NUM_THREADS``)
-    with ``prange``; calling it from several threads at once follows Numba's
-    threading-layer rules (fine with the ``omp`` and ``tbb`` layers).
-
-The compiled training loops ``optimize_loop``, ``optimize_vectorized`` (``nogil``, callable
-from ``@njit`` code too) and :func:`optimize_fused` run every gradient-descent iteration
-inside compiled code.
+All take ``(w, b, X, Y) -> (dw, db, cost)`` and can be called from a user ``@njit``
+function: ``propagate_loop_kernel``, ``propagate_vectorized_kernel`` and
+``propagate_fused_serial_kernel`` (``nogil``: Python threads may run them at once), and
+``propagate_fused_kernel``, one chunk per thread of Numba's pool (``NUMBA_NUM_THREADS``;
+concurrent calls follow Numba's threading-layer rules). The training loops
+``optimize_loop``, ``optimize_vectorized`` (``nogil``, callable from ``@njit`` code too) and
+:func:`optimize_fused` run every gradient-descent iteration inside compiled code.
 """
 
 from __future__ import annotations
@@ -102,12 +82,11 @@ import threading
 
 import numba
 import numpy as np
-from llvmlite import ir
 from numba import prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic, overload
+from numba.extending import overload
 
 from fastlr import threads
+from fastlr.backends._numba_primitives import FASTMATH, _activate, _prefetch, jit
 
 __all__ = [
     "KERNELS",
@@ -119,6 +98,7 @@ __all__ = [
     "optimize_loop",
     "optimize_vectorized",
     "propagate_fused",
+    "propagate_fused_chunks",
     "propagate_fused_kernel",
     "propagate_fused_serial_kernel",
     "propagate_loop_kernel",
@@ -127,46 +107,6 @@ __all__ = [
 ]
 
 # ---------------------------------------------------------------------------------- compilation
-
-
-def cached_jit_factory(njit=numba.njit):
-    """A decorator like ``njit`` that caches on disk when it can, and compiles anyway when not.
-
-    ``njit(cache=True)`` raises (``RuntimeError``, at decoration time) when Numba finds no
-    writable cache directory; the decorator then falls back to ``njit`` without a cache,
-    so importing this module never fails for that reason. Use as ``@jit`` or
-    ``@jit(**njit_options)``.
-    """
-
-    def jit(function=None, **options):
-        def decorate(function):
-            try:
-                return njit(cache=True, **options)(function)
-            except (RuntimeError, OSError):  # no locator: no writable cache directory
-                return njit(**options)(function)
-
-        return decorate if function is None else decorate(function)
-
-    return jit
-
-
-_cached_jit = cached_jit_factory()
-
-
-def jit(function=None, **options):
-    """``njit(cache=True, **options)`` (see :func:`cached_jit_factory`), ``fastmath`` explicit.
-
-    A function whose ``fastmath`` is left unset inherits the flags of the function that
-    first compiles it as a callee (numba issue #7168): the exact helpers below would be
-    compiled with ``reassoc`` when a fused kernel compiled them first, and the loop
-    kernel, called from a user's ``fastmath`` function, would stop matching the reference.
-    """
-    options.setdefault("fastmath", False)
-    return _cached_jit(function, **options)
-
-#: reassociation lets sums use several SIMD partial sums; contract allows FMA. No
-#: nnan/ninf: NaN or inf in X must propagate into the result.
-FASTMATH = {"reassoc", "contract", "nsz"}
 
 
 def _parallel_options():
@@ -200,7 +140,7 @@ def propagate_loop_kernel(w, b, X, Y):
 
     Examples outer when each example is contiguous (F order, the course's layout);
     otherwise features outer: the same sums in the same order, read along the rows of X
-    instead of down its strided columns (3.5× faster on C-ordered cat-size X).
+    instead of down its strided columns.
     """
     if X.strides[0] <= X.strides[1]:
         return _loop_by_example(w, b, X, Y)
@@ -299,150 +239,6 @@ def propagate_vectorized_kernel(w, b, X, Y):
     dw = _as_float64(np.dot(X, _in_dtype_of(dZ, X))) / m  # dw = X dZᵀ / m
     db = np.sum(dZ) / m
     return dw, db, cost
-
-
-# ------------------------------------------------------------------- fused variant: activations
-
-
-@intrinsic
-def _float_from_bits(typingctx, bits):
-    """The float64 whose IEEE-754 bit pattern is the int64 ``bits``."""
-    if not isinstance(bits, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):
-        value = context.cast(builder, args[0], signature.args[0], types.int64)
-        return builder.bitcast(value, ir.DoubleType())
-
-    return types.float64(bits), codegen
-
-
-@intrinsic
-def _prefetch(typingctx, a, i):
-    """Ask the CPU to start loading the cache line of ``a[i]`` into L2 (a hint; no effect
-    on results). Used to keep memory busy while a tile of X is being computed on."""
-    if not (isinstance(a, types.Array) and a.ndim == 1 and isinstance(i, types.Integer)):
-        return None
-
-    def codegen(context, builder, signature, args):
-        array_type = signature.args[0]
-        array = context.make_array(array_type)(context, builder, args[0])
-        pointer = cgutils.get_item_pointer(context, builder, array_type, array, [args[1]],
-                                           wraparound=False)
-        i32 = ir.IntType(32)
-        prefetch = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [pointer.type, i32, i32, i32]),
-            "llvm.prefetch.p0",
-        )
-        builder.call(prefetch, [pointer, i32(0), i32(2), i32(1)])  # read, to L2, data
-        return context.get_dummy_value()
-
-    return types.void(a, i), codegen
-
-
-LN2_HI = 6.93147180369123816490e-01  # ln 2 with its low 32 bits zero: k * LN2_HI is exact
-LN2_LO = 1.90821492927058770002e-10  # ln 2 - LN2_HI
-INV_LN2 = 1.44269504088896338700e00
-SQRT2 = 1.41421356237309504880
-
-
-@jit(inline="always")
-def _exp_nonpositive(x):
-    """``e^x`` for ``x <= 0`` (or NaN), without a libm call so that loops over it vectorize.
-
-    ``x = k ln2 + r`` with ``|r| <= ln2 / 2``; ``e^r`` by its Taylor polynomial of degree 13
-    (truncation error < 1e-17); ``2^k`` built from its bits in two halves so that results
-    down to the subnormal range are right. Error: a couple of ulps. NaN gives NaN.
-    """
-    # e^-746 rounds to 0 already; NaN compares false and stays NaN (max() need not keep it)
-    x = -746.0 if x < -746.0 else x  # noqa: FURB136
-    kf = math.floor(x * INV_LN2 + 0.5)
-    r = (x - kf * LN2_HI) - kf * LN2_LO
-    p = 1.0 / 6227020800.0
-    p = p * r + 1.0 / 479001600.0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
-    k = np.int64(0.0 if math.isnan(kf) else kf)  # NaN never reaches the conversion (undefined)
-    k1 = k >> 1  # k in [-1077, 0]: two factors 2^k1 2^k2, each a normal number
-    k2 = k - k1
-    return (p * _float_from_bits((k1 + 1023) << 52)) * _float_from_bits((k2 + 1023) << 52)
-
-
-@jit(inline="always")
-def _log1p_unit(e):
-    """``log(1 + e)`` for ``0 <= e <= 1`` (or NaN), vectorizable, a couple of ulps.
-
-    ``u = 1 + e`` rounded, ``c`` its rounding error's first-order effect; ``u = 2^k f`` with
-    ``f`` in [1/√2, √2]; ``log f = 2 atanh(s)``, ``s = (f-1)/(f+1)``, ``|s| < 0.172``, by its
-    series to ``s^23`` (truncation error < 1e-18).
-    """
-    u = 1.0 + e
-    c = (e - (u - 1.0)) / u  # exact rounding error of u, divided by u (no fastmath here!)
-    big = u > SQRT2
-    f = u * 0.5 if big else u
-    kf = 1.0 if big else 0.0
-    s = (f - 1.0) / (f + 1.0)
-    s2 = s * s
-    q = 1.0 / 23.0
-    q = q * s2 + 1.0 / 21.0
-    q = q * s2 + 1.0 / 19.0
-    q = q * s2 + 1.0 / 17.0
-    q = q * s2 + 1.0 / 15.0
-    q = q * s2 + 1.0 / 13.0
-    q = q * s2 + 1.0 / 11.0
-    q = q * s2 + 1.0 / 9.0
-    q = q * s2 + 1.0 / 7.0
-    q = q * s2 + 1.0 / 5.0
-    q = q * s2 + 1.0 / 3.0
-    log_f = 2.0 * s + 2.0 * s * s2 * q
-    return kf * LN2_HI + ((kf * LN2_LO + c) + log_f)
-
-
-@jit(inline="always")
-def _dz_and_loss(z, y):
-    """``(a - y, log(1 + e^z) - y z)`` for one example, branch-free and stable."""
-    e = _exp_nonpositive(-abs(z))
-    a = (1.0 if z >= 0.0 else e) / (1.0 + e)
-    return a - y, max(z, 0.0) + _log1p_unit(e) - y * z
-
-
-# The helpers above are inlined by Numba into the caller's code, where they take the
-# caller's fastmath flags. They must get none (reassociation would fold their
-# error-compensation terms to zero), so they are called only from this function, which
-# has no fastmath: an elementwise loop, which vectorizes without reassociation.
-# error_model="numpy": a division by zero gives inf/nan instead of raising; Python's
-# check (a branch to an exception) would keep the loop from vectorizing.
-@jit(nogil=True, error_model="numpy")
-def _activations(z, Y, start, count, b, dz, loss):
-    """``dz[k]``, ``loss[k]`` for ``z[k] + b`` and label ``Y[start + k]``, ``k < count``."""
-    y = Y[start:start + count]  # slice, then index from 0: Y[start + k] would not vectorize
-    for k in range(count):
-        dz[k], loss[k] = _dz_and_loss(z[k] + b, y[k])
-
-
-@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
-def _activate(z, Y, start, count, b, dz, loss):
-    """Fills ``dz[:count]`` (and ``loss``); returns ``(Σ loss, Σ dz)`` over the examples.
-
-    ``loss`` must not be ``z``: overlapping arrays make LLVM take its scalar loop.
-    """
-    _activations(z, Y, start, count, b, dz, loss)
-    J = 0.0
-    db = 0.0
-    for k in range(count):
-        J += loss[k]
-        db += dz[k]
-    return J, db
 
 
 # ------------------------------------------------------------------------ fused variant: chunks
@@ -756,7 +552,7 @@ def propagate_fused_kernel(w, b, X, Y):
 
 
 #: X with fewer elements than this runs the serial fused kernel: starting the thread team
-#: (a few µs, more on a busy machine) would cost more than it saves. Set by measurement.
+#: would cost more than it saves (set by measurement: see the README).
 PARALLEL_MIN_ELEMENTS = 60_000
 
 _parallel_lock = threading.Lock()  # one parallel fused call at a time; others run serially
@@ -781,11 +577,23 @@ def propagate_fused(w, b, X, Y):
                                w, b, X, Y)
 
 
+def propagate_fused_chunks(w, b, X, Y, n_chunks):
+    """The fused pass split into exactly ``n_chunks`` chunks of examples, whatever the size.
+
+    For tests and measurements: ``n_chunks=1`` is the serial kernel on the calling thread,
+    more is the ``prange`` kernel (at most one chunk per example), without the lock of
+    :func:`propagate_fused`: do not call it from several Python threads at once under
+    Numba's ``workqueue`` threading layer.
+    """
+    if n_chunks == 1:
+        return propagate_fused_serial_kernel(w, b, X, Y)
+    return _propagate_fused_parallel(w, b, X, Y, n_chunks)
+
+
 # ------------------------------------------------------------------------------- training loops
 # The descent loop is written out once per kernel on purpose. A generic loop that takes the
 # kernel as an argument, or one made by a factory closing over it, recompiles in every new
-# process: Numba's on-disk cache misses on dispatcher-typed arguments and closures
-# (measured with Numba 0.68: cache_hits empty, ~1.7 s per process instead of ~10 ms).
+# process: Numba's on-disk cache misses on dispatcher-typed arguments and closures.
 
 
 @jit(nogil=True)

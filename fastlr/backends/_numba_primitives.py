@@ -1,0 +1,210 @@
+"""The numba backend's building blocks: its compilation rules, two intrinsics, and the
+vectorizable activations of the fused pass. :mod:`fastlr.backends.numba_` is built on them.
+
+Every compiled function of the backend, here and in ``numba_``, is decorated with
+:func:`jit`, which caches on disk when it can and states ``fastmath`` explicitly.
+
+Numba's on-disk cache: a kernel of ``numba_`` is cached with the machine code of the
+helpers below compiled into it, and its cache entry is invalidated only when
+``numba_.py`` itself changes. After editing this file, touch ``numba_.py`` (or delete
+``fastlr/backends/__pycache__/*.nb[ci]``) so that the kernels are compiled again.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+# ---------------------------------------------------------------------------------- compilation
+
+
+def cached_jit_factory(njit=numba.njit):
+    """A decorator like ``njit`` that caches on disk when it can, and compiles anyway when not.
+
+    ``njit(cache=True)`` raises (``RuntimeError``, at decoration time) when Numba finds no
+    writable cache directory; the decorator then falls back to ``njit`` without a cache,
+    so importing the backend never fails for that reason. Use as ``@jit`` or
+    ``@jit(**njit_options)``.
+    """
+
+    def jit(function=None, **options):
+        def decorate(function):
+            try:
+                return njit(cache=True, **options)(function)
+            except (RuntimeError, OSError):  # no locator: no writable cache directory
+                return njit(**options)(function)
+
+        return decorate if function is None else decorate(function)
+
+    return jit
+
+
+_cached_jit = cached_jit_factory()
+
+
+def jit(function=None, **options):
+    """``njit(cache=True, **options)`` (see :func:`cached_jit_factory`), ``fastmath`` explicit.
+
+    A function whose ``fastmath`` is left unset inherits the flags of the function that
+    first compiles it as a callee (numba issue #7168): the exact helpers below would be
+    compiled with ``reassoc`` when a fused kernel compiled them first, and the loop
+    kernel, called from a user's ``fastmath`` function, would stop matching the reference.
+    """
+    options.setdefault("fastmath", False)
+    return _cached_jit(function, **options)
+
+
+#: reassociation lets sums use several SIMD partial sums; contract allows FMA. No
+#: nnan/ninf: NaN or inf in X must propagate into the result.
+FASTMATH = {"reassoc", "contract", "nsz"}
+
+# ----------------------------------------------------------------------------------- intrinsics
+
+
+@intrinsic
+def _float_from_bits(typingctx, bits):
+    """The float64 whose IEEE-754 bit pattern is the int64 ``bits``."""
+    if not isinstance(bits, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        value = context.cast(builder, args[0], signature.args[0], types.int64)
+        return builder.bitcast(value, ir.DoubleType())
+
+    return types.float64(bits), codegen
+
+
+@intrinsic
+def _prefetch(typingctx, a, i):
+    """Ask the CPU to start loading the cache line of ``a[i]`` into L2 (a hint; no effect
+    on results). Used to keep memory busy while a tile of X is being computed on."""
+    if not (isinstance(a, types.Array) and a.ndim == 1 and isinstance(i, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        array = context.make_array(array_type)(context, builder, args[0])
+        pointer = cgutils.get_item_pointer(context, builder, array_type, array, [args[1]],
+                                           wraparound=False)
+        i32 = ir.IntType(32)
+        prefetch = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [pointer.type, i32, i32, i32]),
+            "llvm.prefetch.p0",
+        )
+        builder.call(prefetch, [pointer, i32(0), i32(2), i32(1)])  # read, to L2, data
+        return context.get_dummy_value()
+
+    return types.void(a, i), codegen
+
+
+# ---------------------------------------------------------------------------------- activations
+
+LN2_HI = 6.93147180369123816490e-01  # ln 2 with its low 32 bits zero: k * LN2_HI is exact
+LN2_LO = 1.90821492927058770002e-10  # ln 2 - LN2_HI
+INV_LN2 = 1.44269504088896338700e00
+SQRT2 = 1.41421356237309504880
+
+
+@jit(inline="always")
+def _exp_nonpositive(x):
+    """``e^x`` for ``x <= 0`` (or NaN), without a libm call so that loops over it vectorize.
+
+    ``x = k ln2 + r`` with ``|r| <= ln2 / 2``; ``e^r`` by its Taylor polynomial of degree 13
+    (truncation error < 1e-17); ``2^k`` built from its bits in two halves so that results
+    down to the subnormal range are right. Error: a couple of ulps. NaN gives NaN.
+    """
+    # e^-746 rounds to 0 already; NaN compares false and stays NaN (max() need not keep it)
+    x = -746.0 if x < -746.0 else x
+    kf = math.floor(x * INV_LN2 + 0.5)
+    r = (x - kf * LN2_HI) - kf * LN2_LO
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    k = np.int64(0.0 if math.isnan(kf) else kf)  # NaN never reaches the conversion (undefined)
+    k1 = k >> 1  # k in [-1077, 0]: two factors 2^k1 2^k2, each a normal number
+    k2 = k - k1
+    return (p * _float_from_bits((k1 + 1023) << 52)) * _float_from_bits((k2 + 1023) << 52)
+
+
+@jit(inline="always")
+def _log1p_unit(e):
+    """``log(1 + e)`` for ``0 <= e <= 1`` (or NaN), vectorizable, a couple of ulps.
+
+    ``u = 1 + e`` rounded, ``c`` its rounding error's first-order effect; ``u = 2^k f`` with
+    ``f`` in [1/√2, √2]; ``log f = 2 atanh(s)``, ``s = (f-1)/(f+1)``, ``|s| < 0.172``, by its
+    series to ``s^23`` (truncation error < 1e-18).
+    """
+    u = 1.0 + e
+    c = (e - (u - 1.0)) / u  # exact rounding error of u, divided by u (no fastmath here!)
+    big = u > SQRT2
+    f = u * 0.5 if big else u
+    kf = 1.0 if big else 0.0
+    s = (f - 1.0) / (f + 1.0)
+    s2 = s * s
+    q = 1.0 / 23.0
+    q = q * s2 + 1.0 / 21.0
+    q = q * s2 + 1.0 / 19.0
+    q = q * s2 + 1.0 / 17.0
+    q = q * s2 + 1.0 / 15.0
+    q = q * s2 + 1.0 / 13.0
+    q = q * s2 + 1.0 / 11.0
+    q = q * s2 + 1.0 / 9.0
+    q = q * s2 + 1.0 / 7.0
+    q = q * s2 + 1.0 / 5.0
+    q = q * s2 + 1.0 / 3.0
+    log_f = 2.0 * s + 2.0 * s * s2 * q
+    return kf * LN2_HI + ((kf * LN2_LO + c) + log_f)
+
+
+@jit(inline="always")
+def _dz_and_loss(z, y):
+    """``(a - y, log(1 + e^z) - y z)`` for one example, branch-free and stable."""
+    e = _exp_nonpositive(-abs(z))
+    a = (1.0 if z >= 0.0 else e) / (1.0 + e)
+    return a - y, max(z, 0.0) + _log1p_unit(e) - y * z
+
+
+# The helpers above are inlined by Numba into the caller's code, where they take the
+# caller's fastmath flags. They must get none (reassociation would fold their
+# error-compensation terms to zero), so they are called only from this function, which
+# has no fastmath: an elementwise loop, which vectorizes without reassociation.
+# error_model="numpy": a division by zero gives inf/nan instead of raising; Python's
+# check (a branch to an exception) would keep the loop from vectorizing.
+@jit(nogil=True, error_model="numpy")
+def _activations(z, Y, start, count, b, dz, loss):
+    """``dz[k]``, ``loss[k]`` for ``z[k] + b`` and label ``Y[start + k]``, ``k < count``."""
+    y = Y[start:start + count]  # slice, then index from 0: Y[start + k] would not vectorize
+    for k in range(count):
+        dz[k], loss[k] = _dz_and_loss(z[k] + b, y[k])
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _activate(z, Y, start, count, b, dz, loss):
+    """Fills ``dz[:count]`` (and ``loss``); returns ``(Σ loss, Σ dz)`` over the examples.
+
+    ``loss`` must not be ``z``: overlapping arrays make LLVM take its scalar loop.
+    """
+    _activations(z, Y, start, count, b, dz, loss)
+    J = 0.0
+    db = 0.0
+    for k in range(count):
+        J += loss[k]
+        db += dz[k]
+    return J, db
