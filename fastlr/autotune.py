@@ -54,7 +54,8 @@ def problem_class(X: np.ndarray) -> str:
     """``"float64-F-cache-wide"`` and the like: the key the fastest implementation is stored by."""
     n_x, m = X.shape
     elements = n_x * m
-    size = "tiny" if elements <= TINY_ELEMENTS else "cache" if elements <= CACHE_ELEMENTS else "memory"
+    size = ("tiny" if elements <= TINY_ELEMENTS
+            else "cache" if elements <= CACHE_ELEMENTS else "memory")
     aspect = "tall" if m >= 4 * n_x else "wide" if n_x >= 4 * m else "square"
     flags = X.flags
     order = "F" if flags.f_contiguous else "C" if flags.c_contiguous else "strided"

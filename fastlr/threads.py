@@ -11,18 +11,11 @@ What remains is *idle* threads: after a parallel region, OpenMP's workers spin, 
 for the next one, and a BLAS library's workers do the same after a call. On a 2-core
 machine, a NumPy matrix product right after a fused call (or the reverse) then shares
 its cores with spinning threads and loses whole scheduler ticks. Spinning too little
-costs too: a worker that has gone to sleep takes ~0.5 ms to wake on a virtual machine.
-Measured at the cat size (fused ``propagate``, median ms, two runs; GNU OpenMP's
-``GOMP_SPINCOUNT``)::
-
-    spin count               2 000      20 000     300 000 (libgomp's default)
-    back to back             0.43-0.55  0.39-0.45  0.38-0.42
-    after 200 µs of Python   0.91-1.03  0.41-0.47  0.40-0.46
-    alternating with a 2000×2000 NumPy gemv
-                             1.05-1.44  2.4-3.2    7.5
-
-:func:`configure_openmp` sets 20 000: calls separated by ordinary Python work stay as fast
-as with the default, and alternating with another pool costs a third of what it did.
+costs too: a worker that has gone to sleep takes a long time to wake on a virtual
+machine. :func:`configure_openmp` bounds the spin of fastlr's OpenMP threads between the
+two: calls separated by ordinary Python work stay as fast as with libgomp's default, and
+alternating with another pool costs far less (the measurements behind the value are in
+the README, "How many threads does it use").
 """
 
 from __future__ import annotations
@@ -47,9 +40,9 @@ SETTLE_SECONDS = 0.2
 def settle() -> None:
     """Wait until idle BLAS and OpenMP workers sleep: call before timing an implementation.
 
-    Measured: right after a SciPy-BLAS (``numba``/``cython`` ``vectorized``) call, a fused
-    ``propagate`` at the cat size took 0.6-1.9 ms instead of 0.4 ms, until OpenBLAS's
-    workers stopped spinning.
+    Right after a SciPy-BLAS call (the ``numba``/``cython`` ``vectorized`` variants) a fused
+    ``propagate`` runs several times slower until OpenBLAS's workers stop spinning: a
+    benchmark that does not wait measures the previous contender's threads.
     """
     time.sleep(SETTLE_SECONDS)
 

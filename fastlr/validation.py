@@ -41,7 +41,8 @@ def _as_real_array(name: str, value) -> np.ndarray:
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as error:  # ragged nested lists and the like
-        raise TypeError(f"{name} must be an array of real numbers; got {value!r} ({error})")
+        raise TypeError(
+            f"{name} must be an array of real numbers; got {value!r} ({error})") from None
     if array.dtype.kind not in "biuf":
         raise TypeError(
             f"{name} must be an array of real numbers (bool, int or float); "
@@ -72,7 +73,8 @@ def check_X(X, n_x: int | None = None) -> np.ndarray:
             f"got {array.shape}"
         )
     if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"X must have at least one feature and one example; got shape {array.shape}")
+        raise ValueError(
+            f"X must have at least one feature and one example; got shape {array.shape}")
     if array.dtype not in KERNEL_DTYPES:
         array = array.astype(np.float64)
     return array
@@ -84,9 +86,11 @@ def check_w(w) -> np.ndarray:
     _check_ndim("w", array, "(n_x, 1)")
     if array.shape[1] != 1 or array.shape[0] == 0:
         raise ValueError(f"w must have shape (n_x, 1) with n_x >= 1; got {array.shape}")
-    vector = np.array(array[:, 0], dtype=np.float64)  # always a copy: kernels never see the caller's w
+    # always a copy: kernels never see the caller's w
+    vector = np.array(array[:, 0], dtype=np.float64)
     if not np.isfinite(vector).all():
-        raise ValueError(f"w must be finite; got {np.count_nonzero(~np.isfinite(vector))} NaN/inf value(s)")
+        count = np.count_nonzero(~np.isfinite(vector))
+        raise ValueError(f"w must be finite; got {count} NaN/inf value(s)")
     return vector
 
 
@@ -105,7 +109,8 @@ def check_b(b) -> float:
 
 
 def check_Y(Y, m: int) -> np.ndarray:
-    """``Y`` of shape ``(1, m)`` with labels 0/1, as a new contiguous float64 array of shape (m,)."""
+    """``Y`` of shape ``(1, m)`` with labels 0/1, as a new contiguous float64 array of shape
+    (m,)."""
     array = _as_real_array("Y", Y)
     _check_ndim("Y", array, "(1, m)")
     if array.shape != (1, m):
@@ -114,7 +119,8 @@ def check_Y(Y, m: int) -> np.ndarray:
     bad = (labels != 0) & (labels != 1)  # NaN is caught here too
     if bad.any():
         examples = np.unique(labels[bad])[:5]
-        raise ValueError(f"Y must hold labels 0 or 1; got {bad.sum()} other value(s), e.g. {examples.tolist()}")
+        raise ValueError(f"Y must hold labels 0 or 1; got {bad.sum()} other value(s), "
+                         f"e.g. {examples.tolist()}")
     return labels
 
 

@@ -14,7 +14,8 @@
 
 import numpy as np
 
-from fastlr.backends.python_ import log1pexp, sigmoid as sigmoid_scalar
+from fastlr.backends.python_ import log1pexp
+from fastlr.backends.python_ import sigmoid as sigmoid_scalar
 
 
 def sigmoid(z):
