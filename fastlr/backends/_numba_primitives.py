@@ -1,5 +1,7 @@
-"""The numba backend's building blocks: its compilation rules, two intrinsics, and the
-vectorizable activations of the fused pass. :mod:`fastlr.backends.numba_` is built on them.
+"""The numba backend's building blocks: its compilation rules (the cached ``jit``, its
+cross-process compile lock, the parallel options), the typing helpers of the vectorized
+variant, two intrinsics, and the vectorizable activations of the fused pass.
+:mod:`fastlr.backends.numba_` is built on them.
 
 Every compiled function of the backend, here and in ``numba_``, is decorated with
 :func:`jit`, which caches on disk when it can and states ``fastmath`` explicitly.
@@ -12,14 +14,17 @@ helpers below compiled into it, and its cache entry is invalidated only when
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import threading
 
 import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 # ---------------------------------------------------------------------------------- compilation
 
@@ -36,13 +41,123 @@ def cached_jit_factory(njit=numba.njit):
     def jit(function=None, **options):
         def decorate(function):
             try:
-                return njit(cache=True, **options)(function)
+                dispatcher = njit(cache=True, **options)(function)
             except (RuntimeError, OSError):  # no locator: no writable cache directory
                 return njit(**options)(function)
+            return harden_cache(dispatcher)
 
         return decorate if function is None else decorate(function)
 
     return jit
+
+
+#: the lock file, in the cache directory, that processes compiling fastlr's kernels take
+LOCK_FILE = "fastlr-compile.lock"
+
+_compiling = threading.RLock()  # this process's compilations, one at a time (nested ok)
+_depth = 0  # how deep the compilation now holding _compiling is nested (callees compile too)
+_lock_file = None  # the open LOCK_FILE while _depth > 0, or None when it could not be had
+
+
+def harden_cache(dispatcher):
+    """Make ``dispatcher``'s use of Numba's on-disk cache safe; returns it.
+
+    Three things Numba's cache does not do, done through its (private) cache objects where
+    they exist — with another Numba the dispatcher is left as it is:
+
+    * **Concurrent first runs.** Numba writes its index and data files without locking: two
+      processes compiling the same module at once (several workers on a fresh install) can
+      pair one process's index with the other's machine code, or a parallel function's
+      code with another process's gufunc (numba#10128), and a later load crashes. Every
+      compilation (and cache load) here holds an exclusive ``flock`` on :data:`LOCK_FILE`
+      in the cache directory. ``compile`` runs only when a call finds no machine code for
+      its types in this process, so the lock costs nothing after the first call.
+    * **A damaged cache** (a truncated or garbled index or data file) is a miss: the
+      function compiles again and the next save rewrites the index, instead of the call
+      raising ``UnpicklingError``/``EOFError``.
+    * **Dependencies.** A cache entry is stamped with its own file only; the kernels of
+      ``numba_`` have the helpers of this file compiled into them. The stamp gets this
+      file's hash too, so that an upgrade changing only this file recompiles the kernels.
+    """
+    compile_unlocked = dispatcher.compile
+    cache_path = getattr(dispatcher._cache, "_cache_path", None)
+
+    def compile(signature):
+        with _cross_process_lock(cache_path):
+            return compile_unlocked(signature)
+
+    dispatcher.compile = compile
+    cache = dispatcher._cache
+    cache_file = getattr(cache, "_cache_file", None)
+    if cache_file is None or not hasattr(cache_file, "_load_index"):
+        return dispatcher
+    load_index, load_overload = cache_file._load_index, cache.load_overload
+
+    def robust_load_index():
+        try:
+            return load_index()
+        except Exception:  # damaged: as if empty (the next save writes a new one)
+            return {}
+
+    def robust_load_overload(signature, target_context):
+        try:
+            return load_overload(signature, target_context)
+        except Exception:  # damaged data file: compile again
+            return None
+
+    cache_file._load_index = robust_load_index
+    cache.load_overload = robust_load_overload
+    cache_file._source_stamp = (cache_file._source_stamp, _THIS_FILE_STAMP)
+    return dispatcher
+
+
+def _file_hash(path):
+    import hashlib
+
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:  # not a readable file (a zip import): the plain stamp
+        return None
+
+
+_THIS_FILE_STAMP = _file_hash(__file__)
+
+
+@contextlib.contextmanager
+def _cross_process_lock(cache_path):
+    global _depth, _lock_file
+    with _compiling:
+        if _depth == 0:
+            _lock_file = _locked_file(cache_path)
+        _depth += 1
+        try:
+            yield
+        finally:
+            _depth -= 1
+            if _depth == 0 and _lock_file is not None:
+                _lock_file.close()  # closing releases the flock
+                _lock_file = None
+
+
+def _locked_file(cache_path):
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        return None
+    if not cache_path:
+        return None
+    try:
+        os.makedirs(cache_path, exist_ok=True)
+        lock = open(os.path.join(cache_path, LOCK_FILE), "a")  # held open: the flock lives on it
+    except OSError:
+        return None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    except OSError:
+        lock.close()
+        return None
+    return lock
 
 
 _cached_jit = cached_jit_factory()
@@ -63,6 +178,49 @@ def jit(function=None, **options):
 #: reassociation lets sums use several SIMD partial sums; contract allows FMA. No
 #: nnan/ninf: NaN or inf in X must propagate into the result.
 FASTMATH = {"reassoc", "contract", "nsz"}
+
+def _parallel_options():
+    # only prange is parallelized: array expressions and np.zeros stay serial instead of
+    # each becoming a parallel region of its own (a dict: Numba pops from it, so a new one)
+    return {"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
+            "setitem": False, "numpy": False, "stencil": False, "fusion": False}
+
+
+# --------------------------------------------------------------- typing helpers (vectorized)
+
+
+def _blas_operand(X):
+    """``X`` itself when C- or F-contiguous, else a C-contiguous copy (BLAS needs one)."""
+
+
+@overload(_blas_operand)
+def _blas_operand_for(X):
+    if X.layout in "CF":
+        return lambda X: X
+    return lambda X: np.ascontiguousarray(X)
+
+
+def _in_dtype_of(v, X):
+    """``v`` (float64) in ``X``'s dtype: Numba's ``np.dot`` needs one dtype."""
+
+
+@overload(_in_dtype_of)
+def _in_dtype_of_for(v, X):
+    if X.dtype == types.float64:
+        return lambda v, X: v
+    return lambda v, X: v.astype(np.float32)
+
+
+def _as_float64(v):
+    """``v`` as float64 (no copy when it already is)."""
+
+
+@overload(_as_float64)
+def _as_float64_for(v):
+    if v.dtype == types.float64:
+        return lambda v: v
+    return lambda v: v.astype(np.float64)
+
 
 # ----------------------------------------------------------------------------------- intrinsics
 

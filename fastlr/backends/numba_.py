@@ -82,11 +82,20 @@ import threading
 
 import numba
 import numpy as np
-from numba import prange, types
+from numba import prange
 from numba.extending import overload
 
 from fastlr import threads
-from fastlr.backends._numba_primitives import FASTMATH, _activate, _prefetch, jit
+from fastlr.backends._numba_primitives import (
+    FASTMATH,
+    _activate,
+    _as_float64,
+    _blas_operand,
+    _in_dtype_of,
+    _parallel_options,
+    _prefetch,
+    jit,
+)
 
 __all__ = [
     "KERNELS",
@@ -105,16 +114,6 @@ __all__ = [
     "propagate_vectorized_kernel",
     "sigmoid",
 ]
-
-# ---------------------------------------------------------------------------------- compilation
-
-
-def _parallel_options():
-    # only prange is parallelized: array expressions and np.zeros stay serial instead of
-    # each becoming a parallel region of its own (a dict: Numba pops from it, so a new one)
-    return {"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
-            "setitem": False, "numpy": False, "stencil": False, "fusion": False}
-
 
 # --------------------------------------------------------------------------------- loop variant
 
@@ -191,39 +190,6 @@ def _loop_by_feature(w, b, X, Y):
 
 
 # --------------------------------------------------------------------------- vectorized variant
-
-
-def _blas_operand(X):
-    """``X`` itself when C- or F-contiguous, else a C-contiguous copy (BLAS needs one)."""
-
-
-@overload(_blas_operand)
-def _blas_operand_for(X):
-    if X.layout in "CF":
-        return lambda X: X
-    return lambda X: np.ascontiguousarray(X)
-
-
-def _in_dtype_of(v, X):
-    """``v`` (float64) in ``X``'s dtype: Numba's ``np.dot`` needs one dtype."""
-
-
-@overload(_in_dtype_of)
-def _in_dtype_of_for(v, X):
-    if X.dtype == types.float64:
-        return lambda v, X: v
-    return lambda v, X: v.astype(np.float32)
-
-
-def _as_float64(v):
-    """``v`` as float64 (no copy when it already is)."""
-
-
-@overload(_as_float64)
-def _as_float64_for(v):
-    if v.dtype == types.float64:
-        return lambda v: v
-    return lambda v: v.astype(np.float64)
 
 
 @jit(nogil=True)
@@ -512,19 +478,28 @@ def propagate_fused_serial_kernel(w, b, X, Y):
     return dw, db / m, J / m
 
 
-@jit(fastmath=FASTMATH, nogil=True, error_model="numpy", parallel=_parallel_options())
-def _propagate_fused_parallel(w, b, X, Y, n_chunks):
-    """One pass over X split into ``n_chunks`` chunks of examples, ``prange`` over them."""
-    n_x, m = X.shape
-    n_chunks = max(1, min(n_chunks, m))
-    dws = np.zeros((n_chunks, n_x))
-    sums = np.zeros((n_chunks, 2))
-    for c in prange(n_chunks):
-        lo = c * m // n_chunks
-        hi = (c + 1) * m // n_chunks
-        J, db = _chunk(w, b, X, Y, lo, hi, dws[c])
-        sums[c, 0] = J
-        sums[c, 1] = db
+# Every parallel entry point below has its own ``prange`` and calls only serial functions.
+# A cached function that calls a cached parallel one crashes a later process that loads
+# both from Numba's on-disk cache (a jump to address 0: numba#8578, numba#4807), so no
+# function here calls a parallel one; the three parallel loops are written out for that.
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _fused_chunk(w, b, X, Y, c, n_chunks, dws, sums):
+    """Chunk ``c`` of ``n_chunks``: its Σ x dz into ``dws[c]``, (ΣL, Σdz) into ``sums[c]``."""
+    m = X.shape[1]
+    dw = dws[c]
+    for j in range(dw.size):
+        dw[j] = 0.0
+    J, db = _chunk(w, b, X, Y, c * m // n_chunks, (c + 1) * m // n_chunks, dw)
+    sums[c, 0] = J
+    sums[c, 1] = db
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _combined(dws, sums, m):
+    """``(dw, db, cost)`` from the chunks' sums."""
+    n_chunks, n_x = dws.shape
     dw = np.empty(n_x)
     for j in range(n_x):
         total = 0.0
@@ -539,16 +514,39 @@ def _propagate_fused_parallel(w, b, X, Y, n_chunks):
     return dw, db / m, J / m
 
 
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy", parallel=_parallel_options())
+def _propagate_fused_parallel(w, b, X, Y, n_chunks):
+    """One pass over X split into ``n_chunks`` chunks of examples, ``prange`` over them."""
+    n_x, m = X.shape
+    n_chunks = max(1, min(n_chunks, m))
+    dws = np.empty((n_chunks, n_x))
+    sums = np.empty((n_chunks, 2))
+    for c in prange(n_chunks):
+        _fused_chunk(w, b, X, Y, c, n_chunks, dws, sums)
+    return _combined(dws, sums, m)
+
+
 #: chunks of propagate_fused_kernel: the size of Numba's thread pool (NUMBA_NUM_THREADS).
 #: A constant, not numba.get_num_threads(): calling that from compiled code would keep the
 #: kernel (and any user function calling it) out of Numba's on-disk cache.
 _POOL_SIZE = numba.config.NUMBA_NUM_THREADS
 
 
-@jit(nogil=True)
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy", parallel=_parallel_options())
 def propagate_fused_kernel(w, b, X, Y):
-    """One pass over X, ``prange`` over one chunk of examples per thread of Numba's pool."""
-    return _propagate_fused_parallel(w, b, X, Y, _POOL_SIZE)
+    """One pass over X, ``prange`` over one chunk of examples per thread of Numba's pool.
+
+    A parallel function: call it from your own ``parallel=True`` function, or from one
+    without ``cache=True`` — a cached serial function calling a parallel one crashes when
+    both are loaded from Numba's cache (numba#8578).
+    """
+    n_x, m = X.shape
+    n_chunks = max(1, min(_POOL_SIZE, m))
+    dws = np.empty((n_chunks, n_x))
+    sums = np.empty((n_chunks, 2))
+    for c in prange(n_chunks):
+        _fused_chunk(w, b, X, Y, c, n_chunks, dws, sums)
+    return _combined(dws, sums, m)
 
 
 #: X with fewer elements than this runs the serial fused kernel: starting the thread team
@@ -565,6 +563,7 @@ def _serial_or_parallel(serial, parallel, X, *args):
         n_threads = threads.get_num_threads()
         if n_threads > 1 and _parallel_lock.acquire(blocking=False):
             try:
+                threads.started_threads()
                 return parallel(*args, n_threads)
             finally:
                 _parallel_lock.release()
@@ -587,6 +586,7 @@ def propagate_fused_chunks(w, b, X, Y, n_chunks):
     """
     if n_chunks == 1:
         return propagate_fused_serial_kernel(w, b, X, Y)
+    threads.started_threads()
     return _propagate_fused_parallel(w, b, X, Y, n_chunks)
 
 
@@ -646,14 +646,20 @@ def _optimize_fused_serial(w, b, X, Y, num_iterations, learning_rate):
     return w, b, dw, db, costs
 
 
-@jit(nogil=True)
+@jit(nogil=True, parallel=_parallel_options())  # no fastmath: the update as in the others
 def _optimize_fused_parallel(w, b, X, Y, num_iterations, learning_rate, n_chunks):
+    n_x, m = X.shape
+    n_chunks = max(1, min(n_chunks, m))
+    dws = np.empty((n_chunks, n_x))
+    sums = np.empty((n_chunks, 2))
     w = w.copy()
     costs = np.empty((num_iterations + 99) // 100)
     dw = np.zeros(w.size)  # typed here; num_iterations >= 1 overwrites it
     db = 0.0
     for i in range(num_iterations):
-        dw, db, cost = _propagate_fused_parallel(w, b, X, Y, n_chunks)
+        for c in prange(n_chunks):  # the parallel pass: its own prange (see above)
+            _fused_chunk(w, b, X, Y, c, n_chunks, dws, sums)
+        dw, db, cost = _combined(dws, sums, m)
         if i % 100 == 0:
             costs[i // 100] = cost
         for j in range(w.size):
