@@ -85,8 +85,37 @@ def available_cores() -> int:
 
 
 def get_num_threads() -> int:
-    """Threads a parallel kernel uses: :func:`set_num_threads`'s value, else every core."""
+    """Threads a parallel kernel uses: :func:`set_num_threads`'s value, else every core;
+    1 in a process forked after fastlr started its threads (see :func:`started_threads`)."""
+    if _forked_after_threads:
+        return 1
     return _num_threads or available_cores()
+
+
+# Fork safety. GNU OpenMP's thread pool (the Cython and Numba backends both use the
+# system's libgomp) does not survive fork(): a child that enters a parallel region hangs
+# (libgomp) or is killed by Numba ("fork() called from a process already using GNU
+# OpenMP"). So a child forked after this process started fastlr's threads runs every
+# parallel kernel on its calling thread. A child forked before any parallel call, or
+# started with the "spawn"/"forkserver" methods, has a pool of its own and uses its cores.
+_threads_started = False
+_forked_after_threads = False
+
+
+def started_threads() -> None:
+    """Called by a backend as it enters a parallel region: a fork from now on is unsafe."""
+    global _threads_started
+    _threads_started = True
+
+
+def _after_fork_in_child() -> None:
+    global _forked_after_threads
+    if _threads_started:
+        _forked_after_threads = True
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def set_num_threads(n_threads: int | None) -> None:

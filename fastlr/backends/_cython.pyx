@@ -44,8 +44,8 @@ read at every call), each with its own accumulators, summed at the end (results 
 the number of chunks in the last bits only). Below :data:`PARALLEL_MIN_ELEMENTS` elements
 or :data:`MIN_CHUNK_EXAMPLES` examples per thread, or while another Python thread is inside
 a parallel fused call (two teams on the same cores only slow each other down), it runs on
-the calling thread. Every kernel releases the GIL, so Python threads may call them
-concurrently; the training loops (``OPTIMIZERS``) run all iterations without it.
+the calling thread; so does every call in a process forked after threads were started
+(:mod:`fastlr.threads`). Every kernel releases the GIL; the training loops run without it.
 """
 
 from cython.parallel cimport prange
@@ -70,7 +70,6 @@ __all__ = [
 ctypedef fused floating:
     float
     double
-
 
 # --------------------------------------------------------------------------- SIMD primitives (C)
 
@@ -543,6 +542,8 @@ cdef tuple run(int variant, w, double b, X, Y, Py_ssize_t num_iterations,
         locked = _parallel_lock.acquire(False)
         if not locked:
             n_chunks = 1  # another thread's team is running: do not start a second one
+        else:
+            threads.started_threads()  # a fork from now on gets a serial child
     cdef Work work
     dw = np.empty(n_x)
     cdef double[::1] dw_view = dw
@@ -645,6 +646,8 @@ def read_floor(X, n_threads):
         x32 = flat
     else:
         x64 = flat
+    if n_chunks > 1:
+        threads.started_threads()
     with nogil:
         if n_chunks == 1:
             p[0] = fastlr_sum_f(&x32[0], n) if single else fastlr_sum_d(&x64[0], n)
