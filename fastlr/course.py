@@ -13,6 +13,7 @@ after choosing an implementation for the validated ``X``).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -62,10 +63,11 @@ class Implementation:
             dw, db, _ = self._run_kernel(w, b, X, Y)
             costs = []
         elif self.compiled_optimize is not None:
-            w, b, dw, db, costs = self.compiled_optimize(w, b, X, Y, num_iterations, learning_rate)
+            w, b, dw, db, costs = descend_in_slices(self.compiled_optimize, w, b, X, Y,
+                                                    num_iterations, learning_rate)
             w, dw = np.asarray(w, dtype=np.float64), np.asarray(dw, dtype=np.float64)
             b, db, costs = float(b), float(db), [float(cost) for cost in costs]
-            validation.check_result(dw, db, costs[-1], X)
+            validation.check_trained(w, b, dw, db, costs, X, learning_rate)
             if print_cost:
                 for k, cost in enumerate(costs):
                     print("Cost after iteration %i: %f" % (100 * k, cost))
@@ -73,18 +75,87 @@ class Implementation:
             costs = []
             for i in range(num_iterations):
                 dw, db, cost = self._run_kernel(w, b, X, Y)
-                w = w - learning_rate * dw
+                with np.errstate(over="ignore", invalid="ignore"):  # check_trained says it
+                    w = w - learning_rate * dw
                 b = b - learning_rate * db
                 if i % 100 == 0:
                     costs.append(cost)
                     if print_cost:
                         print("Cost after iteration %i: %f" % (i, cost))
+            validation.check_trained(w, b, dw, db, costs, X, learning_rate)
         params = {"w": w.reshape(-1, 1), "b": b}
         grads = {"dw": dw.reshape(-1, 1), "db": db}
         return params, grads, costs
 
     def _run_kernel(self, w, b, X, Y):
-        dw, db, cost = self.kernel(w, b, X, Y)
+        try:
+            dw, db, cost = self.kernel(w, b, X, Y)
+        except Exception as error:  # Ctrl-C inside Numba's boxing: a KeyboardInterrupt
+            if _interrupted(error):
+                raise KeyboardInterrupt from None
+            raise
         dw, db, cost = np.asarray(dw, dtype=np.float64), float(db), float(cost)
         validation.check_result(dw, db, cost, X)
         return dw, db, cost
+
+
+#: seconds of compiled training between two returns to the interpreter. A compiled loop
+#: runs without the GIL and sees no signal: Ctrl-C (any Python signal handler) takes effect
+#: when it returns, so a KeyboardInterrupt arrives within about this long.
+SLICE_SECONDS = 0.25
+
+#: a generous guess of one compiled iteration's cost before one has been measured:
+#: seconds per element of X, plus a fixed cost (overestimating only shortens the first slice)
+GUESS_PER_ELEMENT = 2e-9
+GUESS_PER_ITERATION = 2e-7
+
+
+def descend_in_slices(descend, w, b, X, Y, num_iterations, learning_rate):
+    """``descend(w, b, X, Y, n, learning_rate) -> (w, b, dw, db, costs)`` run for
+    ``num_iterations`` in slices of about :data:`SLICE_SECONDS` each: interruptible.
+
+    The same iterations as one call: each slice continues from the last one's ``w`` and
+    ``b``. ``costs`` holds the cost of every global iteration ``i % 100 == 0``: a slice
+    either starts at such an iteration and records from it (its own iterations 0, 100,
+    ...), or ends at the next one and records nothing. A problem whose iterations take
+    microseconds runs as one slice: the slicing costs nothing there.
+    """
+    done = 0
+    costs = []
+    seconds_per_iteration = GUESS_PER_ITERATION + GUESS_PER_ELEMENT * X.size
+    while done < num_iterations:
+        n = min(num_iterations - done, max(1, int(SLICE_SECONDS / seconds_per_iteration)))
+        offset = done % 100
+        if offset:
+            n = min(n, 100 - offset)
+        elif n > 100:
+            n -= n % 100
+        start = time.perf_counter()
+        try:
+            w, b, dw, db, slice_costs = descend(w, b, X, Y, n, learning_rate)
+        except Exception as error:  # Ctrl-C inside Numba's boxing: a KeyboardInterrupt
+            if _interrupted(error):
+                raise KeyboardInterrupt from None
+            raise
+        seconds_per_iteration = max((time.perf_counter() - start) / n, 1e-9)
+        if not offset:
+            costs.extend(slice_costs)
+        done += n
+    return w, b, dw, db, costs
+
+
+
+def _interrupted(error: BaseException) -> bool:
+    """Whether ``error`` came from a KeyboardInterrupt (anywhere in its chain).
+
+    Numba's compiled code calls small Python functions as it boxes its results; a pending
+    Ctrl-C runs its handler there, and the KeyboardInterrupt comes out wrapped in a
+    SystemError (``returned a result with an exception set``).
+    """
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False

@@ -107,3 +107,32 @@ def python_loop(kernel, w, b, X, Y, num_iterations, learning_rate):
         if i % 100 == 0:
             costs.append(cost)
     return w, b, dw, db, costs
+
+
+class LineReader:
+    """The lines a subprocess prints, each waited for with a timeout (never a hang).
+
+    ``process.stdout.readline()`` blocks for ever when the child hangs; a daemon thread
+    reads instead, and :meth:`next` gives up after ``timeout`` seconds.
+    """
+
+    def __init__(self, stream):
+        import queue
+        import threading
+
+        self._lines = queue.Queue()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream):
+        for line in stream:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)  # end of output
+
+    def next(self, timeout):
+        """The next line, ``None`` at the end of output; fails the test after ``timeout``."""
+        import queue
+
+        try:
+            return self._lines.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"no output from the subprocess within {timeout} s")
