@@ -92,10 +92,10 @@ def predict(w, b, X):
     return _predict_checked(w, validation.check_b(b), validation.check_X(X, n_x=w.shape[0]))
 
 
-def _predict_checked(w, b, X):
+def _predict_checked(w, b, X, name="X"):
     A = numpy_.sigmoid(np.dot(w, X) + b)
     if np.isnan(A).any():
-        validation.check_result(A, 0.0, 0.0, X)  # names the NaN/inf in X
+        validation.check_result(A, 0.0, 0.0, X, name)  # names the NaN/inf in X
     return (A > 0.5).astype(np.float64).reshape(1, -1)
 
 
@@ -122,8 +122,8 @@ def model(X_train, Y_train, X_test, Y_test, num_iterations=2000, learning_rate=0
     params, grads, costs = select(backend, variant, X_train).optimize_checked(*checked,
                                                                              print_cost)
     w, b = params["w"], params["b"]
-    X_test = validation.check_X(X_test, n_x=X_train.shape[0])
-    Y_prediction_test = _predict_checked(w[:, 0], b, X_test)
+    X_test = validation.check_X(X_test, n_x=X_train.shape[0], name="X_test")
+    Y_prediction_test = _predict_checked(w[:, 0], b, X_test, "X_test")
     Y_prediction_train = _predict_checked(w[:, 0], b, X_train)
     validation.check_Y(Y_test, m=Y_prediction_test.shape[1])
     train_accuracy = accuracy(Y_prediction_train, Y_train)

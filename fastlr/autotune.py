@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import statistics
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -104,8 +105,10 @@ def fastest_pair(X: np.ndarray, candidates: list[tuple[str, str]], get) -> tuple
     if found is not None and found in candidates:
         return found
     with _lock:
-        stored = _load_file().get(fingerprint(), {})
-        found = tuple(stored.get(key, ()))
+        stored = _load_file().get(fingerprint())
+        if not isinstance(stored, dict):  # absent, or a file edited or damaged by hand
+            stored = {}
+        found = _pair(stored.get(key))
         if found not in candidates:
             found = _measure(key, X, candidates, get)
             stored[key] = list(found)
@@ -143,26 +146,50 @@ def _measure(key, X, candidates, get) -> tuple[str, str]:
     return min(times, key=times.get)
 
 
+def _pair(entry) -> tuple[str, str] | None:
+    """A stored entry as a ``(backend, variant)`` pair; None when it is not one."""
+    if (isinstance(entry, list) and len(entry) == 2
+            and all(isinstance(name, str) for name in entry)):
+        return tuple(entry)
+    return None
+
+
 def _load_file() -> dict:
+    """The cache file's content; ``{}`` when it is missing, unreadable or not a JSON object.
+
+    The file is a cache: whatever is wrong with it (garbage, a truncated write, a directory
+    in its place) means "measure again", never an error.
+    """
     try:
-        with open(cache_path()) as f:
+        with open(cache_path(), encoding="utf-8") as f:
             content = json.load(f)
-        return content if isinstance(content, dict) else {}
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         return {}
+    return content if isinstance(content, dict) else {}
 
 
 def _save_file(fingerprint_key: str, entries: dict) -> None:
     path = cache_path()
+    temporary = None
     try:
         content = _load_file()  # entries of other fingerprints stay
         content[fingerprint_key] = entries
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(content, indent=1, sort_keys=True))
+        # a unique name: two processes may share a pid (containers sharing a home directory)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".",
+                                                 suffix=".tmp")
+        with os.fdopen(descriptor, "w", encoding="utf-8") as f:
+            f.write(json.dumps(content, indent=1, sort_keys=True))
         os.replace(temporary, path)  # atomic: another process never reads half a file
+        temporary = None
     except OSError:
-        pass  # a read-only home: tune again next time, in memory meanwhile
+        pass  # a read-only home, a directory where the file should be: tune again next time
+    finally:
+        if temporary is not None:  # the write or the rename failed: leave no litter behind
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
 
 
 def clear() -> None:

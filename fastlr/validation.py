@@ -4,7 +4,7 @@ The public layer (:mod:`fastlr.api`, :class:`fastlr.registry.Implementation`) ca
 functions before any kernel runs; kernels never validate. Errors name the argument, say
 what was expected and what was given::
 
-    ValueError: X must have shape (n_x, m) = (2, m); got (3, 4)
+    ValueError: X must have shape (n_x, m) = (2, m) to match w of shape (2, 1); got (3, 4)
 
 Types that are wrong (complex, strings, objects, a non-scalar ``b``, a float
 ``num_iterations``) raise ``TypeError``; values that are wrong (shapes, NaN/inf, labels,
@@ -16,7 +16,10 @@ non-finite entry of ``X`` always makes ``dw`` or the cost non-finite (``nan * dz
 ``inf * dz`` are never finite), so :func:`check_result` looks at the few output numbers
 and, only when one is not finite, scans ``X`` to raise the precise error. Training
 (:func:`check_training`) scans ``X`` once up front, since there the scan is paid once for
-many iterations.
+many iterations; :func:`check_trained` then looks at what the descent returns.
+
+README.md ("What happens on bad input") lists the errors with their messages;
+``tests/test_error_contract.py`` checks that list against this module.
 """
 
 from __future__ import annotations
@@ -58,23 +61,25 @@ def _check_ndim(name: str, array: np.ndarray, shape_text: str) -> None:
         )
 
 
-def check_X(X, n_x: int | None = None) -> np.ndarray:
+def check_X(X, n_x: int | None = None, name: str = "X") -> np.ndarray:
     """``X`` as float64 or float32, of shape ``(n_x, m)`` with ``n_x, m >= 1``.
 
-    float64 and float32 arrays are returned as they are, whatever their memory order or
-    strides and even if read-only: no copy. Bool and integer arrays become float64 copies.
-    NaN/inf are not looked for here (see the module docstring).
+    float64 and float32 arrays in native byte order are returned as they are, whatever
+    their memory order or strides and even if read-only: no copy. Every other real array
+    (bool, integer, float16, non-native byte order) becomes a float64 copy. NaN/inf are not
+    looked for here (see the module docstring). ``name`` is the argument the errors name
+    (``"X_test"`` for the test set of :func:`fastlr.model`).
     """
-    array = _as_real_array("X", X)
-    _check_ndim("X", array, "(n_x, m)")
+    array = _as_real_array(name, X)
+    _check_ndim(name, array, "(n_x, m)")
     if n_x is not None and array.shape[0] != n_x:
         raise ValueError(
-            f"X must have shape (n_x, m) = ({n_x}, m) to match w of shape ({n_x}, 1); "
+            f"{name} must have shape (n_x, m) = ({n_x}, m) to match w of shape ({n_x}, 1); "
             f"got {array.shape}"
         )
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(
-            f"X must have at least one feature and one example; got shape {array.shape}")
+            f"{name} must have at least one feature and one example; got shape {array.shape}")
     if array.dtype not in KERNEL_DTYPES:
         array = array.astype(np.float64)
     return array
@@ -169,22 +174,46 @@ def check_training(w, b, X, Y, num_iterations, learning_rate):
     return w_vector, b_value, X_array, Y_vector, iterations, rate
 
 
-def _check_X_finite(X: np.ndarray) -> None:
+def _check_X_finite(X: np.ndarray, name: str = "X") -> None:
     finite = np.isfinite(X)
     if not finite.all():
         count = finite.size - np.count_nonzero(finite)
         j, i = np.argwhere(~finite)[0]
         raise ValueError(
-            f"X must be finite; got {count} NaN/inf value(s), the first at X[{j}, {i}] = {X[j, i]}"
+            f"{name} must be finite; got {count} NaN/inf value(s), "
+            f"the first at {name}[{j}, {i}] = {X[j, i]}"
         )
 
 
-def check_result(dw: np.ndarray, db: float, cost: float, X: np.ndarray) -> None:
+def check_result(dw: np.ndarray, db: float, cost: float, X: np.ndarray,
+                 name: str = "X") -> None:
     """After a kernel: a non-finite result means NaN/inf in X (raise that), or overflow."""
     if np.isfinite(cost) and np.isfinite(db) and np.isfinite(dw).all():
         return
-    _check_X_finite(X)
+    _check_X_finite(X, name)
     raise ValueError(
-        "the cost or gradient overflowed to NaN/inf although X, w and b are finite; "
-        f"got cost={cost}, db={db}: scale X (e.g. divide by its maximum)"
+        f"the cost or gradient overflowed to NaN/inf although {name}, w and b are finite; "
+        f"got cost={cost}, db={db}: scale {name} (e.g. divide by its maximum)"
     )
+
+
+def check_trained(w: np.ndarray, b: float, dw: np.ndarray, db: float, costs,
+                  X: np.ndarray, learning_rate: float) -> None:
+    """After gradient descent (``X`` already known finite): what it returns is finite.
+
+    A compiled training loop hands back only its recorded costs (every 100th iteration),
+    the last gradients and the final parameters: a NaN/inf in any of them raises here, as
+    :func:`check_result` does after each step of the Python loop. An overflow in an
+    iteration that is not recorded, and from which the descent recovered, is not seen.
+    """
+    for cost in costs:
+        if not np.isfinite(cost):
+            check_result(dw, db, cost, X)
+    check_result(dw, db, 0.0, X)
+    if not (np.isfinite(b) and np.isfinite(w).all()):
+        count = np.count_nonzero(~np.isfinite(w))
+        raise ValueError(
+            "the parameters overflowed to NaN/inf during gradient descent although X is "
+            f"finite; got {count} NaN/inf value(s) in w, b={b}: lower learning_rate "
+            f"(got {learning_rate}) or scale X (e.g. divide by its maximum)"
+        )
