@@ -92,6 +92,44 @@ def get_num_threads() -> int:
     return _num_threads or available_cores()
 
 
+# Contention. Right after another pool's call (NumPy's BLAS, most often: its idle worker
+# spins for ~0.1 s and holds a core), a parallel region waits for a thread that has no
+# core: measured at the cat size, a 0.25 ms fused pass took ~2.2 ms right after a NumPy
+# matrix-vector product, where the same pass on the calling thread alone took ~0.8 ms.
+# So the backends time their parallel calls: one that ran SLOW_FACTOR times slower than
+# the best seen for its size makes the next BACKOFF_CALLS calls run on the calling thread,
+# then threads are tried again. A quiet machine never triggers it.
+
+#: a parallel call this many times slower (per element) than the best seen is contended
+SLOW_FACTOR = 2.5
+#: calls that run serially after a contended one, before threads are tried again
+BACKOFF_CALLS = 16
+
+_best_rate: dict[int, float] = {}  # log2(work) -> best seconds per unit of parallel work
+_serial_left = 0
+
+
+def use_threads() -> bool:
+    """Whether the next parallel-sized call may start threads (see "Contention" above)."""
+    global _serial_left
+    if _serial_left:
+        _serial_left -= 1
+        return False
+    return True
+
+
+def parallel_took(work: int, seconds: float) -> None:
+    """Record a parallel call: ``work`` elements of X (times iterations) in ``seconds``."""
+    global _serial_left
+    bucket = work.bit_length()
+    rate = seconds / max(work, 1)
+    best = _best_rate.get(bucket)
+    if best is None or rate < best:
+        _best_rate[bucket] = rate
+    elif rate > SLOW_FACTOR * best:
+        _serial_left = BACKOFF_CALLS
+
+
 # Fork safety. GNU OpenMP's thread pool (the Cython and Numba backends both use the
 # system's libgomp) does not survive fork(): a child that enters a parallel region hangs
 # (libgomp) or is killed by Numba ("fork() called from a process already using GNU

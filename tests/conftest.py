@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from fastlr import registry
+from fastlr import registry, threads
 from helpers import COURSE_DATA, FAST_PAIRS, get_or_skip, pair_id
 
 
@@ -24,6 +24,16 @@ def private_autotune_cache(tmp_path_factory):
         del os.environ["FASTLR_CACHE_DIR"]
     else:
         os.environ["FASTLR_CACHE_DIR"] = previous
+
+
+@pytest.fixture(autouse=True)
+def no_contention_backoff(monkeypatch):
+    """Tests choose the serial or parallel path themselves: the contention back-off
+    (fastlr.threads, which times parallel calls) would make that depend on the machine's
+    load. tests/test_contention.py tests it."""
+    monkeypatch.setattr(threads, "SLOW_FACTOR", float("inf"))
+    monkeypatch.setattr(threads, "_serial_left", 0)
+    monkeypatch.setattr(threads, "_best_rate", {})
 
 
 @pytest.fixture(params=registry.PAIRS, ids=pair_id)

@@ -55,6 +55,7 @@ from libc.string cimport memset
 from scipy.linalg.cython_blas cimport dgemv, sgemv
 
 import threading
+import time
 
 import numpy as np
 
@@ -538,12 +539,16 @@ cdef tuple run(int variant, w, double b, X, Y, Py_ssize_t num_iterations,
     if variant == FUSED:
         n_chunks = chunks_for(n_x * m, m, forced_chunks)
     cdef bint locked = False
+    start = 0.0
+    if n_chunks > 1 and forced_chunks is None and not threads.use_threads():
+        n_chunks = 1  # threads are contended right now (fastlr.threads, "Contention")
     if n_chunks > 1:
         locked = _parallel_lock.acquire(False)
         if not locked:
             n_chunks = 1  # another thread's team is running: do not start a second one
         else:
             threads.started_threads()  # a fork from now on gets a serial child
+            start = time.perf_counter()
     cdef Work work
     dw = np.empty(n_x)
     cdef double[::1] dw_view = dw
@@ -560,6 +565,8 @@ cdef tuple run(int variant, w, double b, X, Y, Py_ssize_t num_iterations,
                 else:
                     propagate_once(variant, X64, &w_in[0], b, &Y_view[0], &dw_view[0], &db,
                                    &cost, &work)
+            if locked:
+                threads.parallel_took(n_x * m, time.perf_counter() - start)
             return dw, db, cost
         w_out = np.array(w_in, dtype=np.float64)  # a copy: the caller's w is never modified
         w_view = w_out
@@ -572,6 +579,8 @@ cdef tuple run(int variant, w, double b, X, Y, Py_ssize_t num_iterations,
             else:
                 descend(variant, X64, &w_view[0], &b, &Y_view[0], num_iterations,
                         learning_rate, &dw_view[0], &db, &costs_view[0], &work)
+        if locked:
+            threads.parallel_took(n_x * m * num_iterations, time.perf_counter() - start)
         return w_out, b, dw, db, costs.tolist()
     finally:
         if locked:
