@@ -515,6 +515,8 @@ cdef object allocate(int variant, Py_ssize_t n_x, Py_ssize_t m, bint single, int
 cdef tuple run(int variant, w, double b, X, Y, Py_ssize_t num_iterations,
                double learning_rate, bint training, object forced_chunks):
     """Dispatch on X's dtype, release the GIL, run one propagate or a training loop."""
+    if training and num_iterations < 1:
+        raise ValueError(f"num_iterations must be >= 1; got {num_iterations}")
     if X.ndim != 2 or w.ndim != 1 or Y.ndim != 1:
         raise ValueError("expected w of shape (n_x,), X (n_x, m), Y (m,)")
     cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1]
@@ -603,15 +605,8 @@ def propagate_fused(w, b, X, Y):
 
 
 def propagate_fused_chunks(w, b, X, Y, n_chunks):
-    """The fused pass with exactly ``n_chunks`` chunks (threads) whatever the size,
-    ``n_chunks=1`` the serial path: ``(dw, db, cost)``. For tests and measurements."""
+    """The fused pass on exactly ``n_chunks`` chunks (threads; 1: serial), for tests."""
     return run(FUSED, w, b, X, Y, 1, 0.0, False, int(n_chunks))
-
-
-def _check_iterations(num_iterations, learning_rate):
-    if num_iterations < 1:
-        raise ValueError(f"num_iterations must be >= 1; got {num_iterations}")
-    return float(learning_rate)
 
 
 def optimize_loop(w, b, X, Y, num_iterations, learning_rate):
@@ -620,21 +615,17 @@ def optimize_loop(w, b, X, Y, num_iterations, learning_rate):
     Returns ``(w, b, dw, db, costs)``: the final parameters, the gradients of the last
     iteration (before its update) and the cost of every iteration ``i % 100 == 0``.
     """
-    return run(LOOP, w, b, X, Y, num_iterations,
-               _check_iterations(num_iterations, learning_rate), True, None)
+    return run(LOOP, w, b, X, Y, num_iterations, learning_rate, True, None)
 
 
 def optimize_vectorized(w, b, X, Y, num_iterations, learning_rate):
     """Gradient descent over the vectorized variant (see :func:`optimize_loop`)."""
-    return run(VECTORIZED, w, b, X, Y, num_iterations,
-               _check_iterations(num_iterations, learning_rate), True, None)
+    return run(VECTORIZED, w, b, X, Y, num_iterations, learning_rate, True, None)
 
 
 def optimize_fused(w, b, X, Y, num_iterations, learning_rate):
-    """Gradient descent over the fused pass (see :func:`optimize_loop`); threads as in
-    :func:`propagate_fused`, chosen once for all iterations."""
-    return run(FUSED, w, b, X, Y, num_iterations,
-               _check_iterations(num_iterations, learning_rate), True, None)
+    """Gradient descent over the fused pass (:func:`optimize_loop`), threads chosen once."""
+    return run(FUSED, w, b, X, Y, num_iterations, learning_rate, True, None)
 
 
 def read_floor(X, n_threads):
