@@ -27,6 +27,13 @@ OPTIMIZE_PROBLEMS = [
 #: interpreted implementations are skipped above this many elements of X (× iterations)
 SLOW_MAX_ELEMENTS = 3_000_000
 
+#: the interleaved condition: a NumPy matrix-vector product of this order before each round
+INTERLEAVE_SIZE = bench.INTERLEAVE_SIZE
+
+#: rounds of a compiled or vectorized implementation in the interleaved condition (each
+#: after its own interleave, so pytest-benchmark cannot calibrate them)
+INTERLEAVED_ROUNDS = 30
+
 
 def skip_if_too_slow(pair, n_x, m, iterations=1):
     """Skip an interpreted implementation on a problem too big for it, with the reason."""
@@ -50,7 +57,8 @@ def slow_rounds(pair, n_x, m, iterations=1):
     return 3 if elements <= 1_000_000 else 2
 
 
-def extra_info(benchmark, pair, X, task="propagate", iterations=None):
+def extra_info(benchmark, pair, X, task="propagate", iterations=None, condition="steady",
+               interleave_size=None):
     """What bench/report.py (and a reader of the JSON) needs to know about a benchmark."""
     benchmark.extra_info.update({
         "task": task,
@@ -63,10 +71,12 @@ def extra_info(benchmark, pair, X, task="propagate", iterations=None):
         "threads": threads.get_num_threads(),
         "blas_threads": bench.blas_threads(),
         "iterations": iterations,
+        "condition": condition,
+        "interleave_size": interleave_size,
     })
 
 
-def group_name(task, n_x, m, dtype, order, iterations=None):
+def group_name(task, n_x, m, dtype, order, iterations=None, condition="steady"):
     name = f"{task} {n_x}x{m}"
     if iterations:
         name += f" ({iterations} iterations)"
@@ -74,4 +84,6 @@ def group_name(task, n_x, m, dtype, order, iterations=None):
         name += f" {dtype}"
     if order != "F":
         name += f" {order}-order"
+    if condition != "steady":
+        name += f" {condition}"
     return name

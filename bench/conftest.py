@@ -15,7 +15,11 @@ Options (or environment variables):
 ``--fastlr-dtype=float64,float32`` / ``FASTLR_BENCH_DTYPE``
     dtypes of X (default float64);
 ``--fastlr-order=F,C`` / ``FASTLR_BENCH_ORDER``
-    memory orders of X (default F, the course's layout).
+    memory orders of X (default F, the course's layout);
+``--fastlr-condition=steady,interleaved`` / ``FASTLR_BENCH_CONDITION``
+    the conditions of ``test_propagate`` (default both): steady (rounds back to back) and
+    interleaved (a NumPy 2000×2000 matrix-vector product before each round, in
+    pytest-benchmark's untimed ``setup``).
 
 Implementations are parametrized over :data:`fastlr.registry.PAIRS`: one that is not
 available here is skipped with its reason, or fails when ``FASTLR_REQUIRE_ALL=1``.
@@ -31,7 +35,7 @@ import os
 import pytest
 
 import fastlr
-from benchutil import OPTIMIZE_PROBLEMS, PROPAGATE_SIZES, REQUIRE_ALL
+from benchutil import INTERLEAVE_SIZE, OPTIMIZE_PROBLEMS, PROPAGATE_SIZES, REQUIRE_ALL
 from fastlr import bench, registry, threads
 
 
@@ -43,6 +47,9 @@ def pytest_addoption(parser):
                     help="dtypes of X, comma-separated: float64,float32 (default float64)")
     group.addoption("--fastlr-order", default=None,
                     help="memory orders of X, comma-separated: F,C (default F)")
+    group.addoption("--fastlr-condition", default=None,
+                    help="conditions of the propagate benchmarks, comma-separated: "
+                         "steady,interleaved (default both)")
 
 
 def _list_option(config, name, env, default):
@@ -71,6 +78,14 @@ def pytest_generate_tests(metafunc):
             if order not in ("F", "C"):
                 raise pytest.UsageError(f"--fastlr-order must list F/C; got {order!r}")
         metafunc.parametrize("order", orders)
+    if "condition" in metafunc.fixturenames:
+        conditions = _list_option(config, "--fastlr-condition", "FASTLR_BENCH_CONDITION",
+                                  ",".join(bench.CONDITIONS))
+        for condition in conditions:
+            if condition not in bench.CONDITIONS:
+                raise pytest.UsageError(
+                    f"--fastlr-condition must list steady/interleaved; got {condition!r}")
+        metafunc.parametrize("condition", conditions)
     if "propagate_size" in metafunc.fixturenames:
         metafunc.parametrize("propagate_size",
                              [quick_size if quick else size
@@ -111,6 +126,12 @@ def implementation(pair):
 def _problem(n_x, m, dtype, order):
     # built once per size (a few are alive at once: the biggest X is 80 MB), fixed seed
     return bench.make_inputs(n_x, m, dtype, order, seed=0)
+
+
+@pytest.fixture(scope="session")
+def interleave():
+    """The interleaved condition's NumPy call (:class:`fastlr.bench.Interleave`), built once."""
+    return bench.Interleave(INTERLEAVE_SIZE)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,8 @@
     python bench/report.py bench.json --out results/  # + results/results.json, results/speedup.png
 
 Every benchmark of the suites carries in ``extra_info`` what it measured (task, backend,
-variant, n_x, m, dtype, order, threads, iterations); its times are pytest-benchmark's
+variant, n_x, m, dtype, order, threads, iterations, condition and interleave size; a JSON
+without a condition is steady); its times are pytest-benchmark's
 rounds (all of them with ``--benchmark-save-data``, otherwise its median and min). The
 machine is the one ``bench/conftest.py`` records in the JSON's ``machine_info``.
 """
@@ -35,7 +36,8 @@ def measurements_from_pytest_benchmark(data: dict) -> list:
             info["backend"], info["variant"], int(info["n_x"]), int(info["m"]),
             info.get("dtype", "float64"), info.get("order", "F"), int(info.get("threads") or 1),
             times, task=info.get("task", "propagate"), iterations=info.get("iterations"),
-            blas_threads=info.get("blas_threads"))
+            blas_threads=info.get("blas_threads"), condition=info.get("condition") or "steady",
+            interleave_size=info.get("interleave_size"))
         measurement.median, measurement.min = stats["median"], stats["min"]
         measurements.append(measurement)
     return measurements
@@ -59,10 +61,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     with open(args.json) as f:
         data = json.load(f)
-    # propagate before optimize, small problems first (pytest-benchmark sorts by group name)
+    # propagate before optimize, small problems first (pytest-benchmark sorts by group
+    # name), steady before interleaved
+    conditions = {condition: k for k, condition in enumerate(bench.CONDITIONS)}
     measurements = sorted(measurements_from_pytest_benchmark(data),
                           key=lambda x: (x.task != "propagate", x.n_x * x.m, x.dtype, x.order,
-                                         x.iterations or 0))
+                                         x.iterations or 0, conditions.get(x.condition, 9)))
     if not measurements:
         print(f"{args.json}: no fastlr benchmark with extra_info found (was it written by "
               "`pytest bench/ --benchmark-json=...` without --benchmark-disable?)",

@@ -2,9 +2,10 @@
 
 ::
 
-    python bench/roofline.py                 # ~1-2 min; allocates 800 MB for 100×1 000 000
+    python bench/roofline.py                 # ~2-3 min; allocates 800 MB for 100×1 000 000
     python bench/roofline.py --skip-big      # cat size only
     python bench/roofline.py --threads 1
+    python bench/roofline.py --condition steady   # without the interleaved columns
 
 One ``propagate`` is memory-bound at every size but the tiny one, so its floor is **one read
 of X** with the same thread count: a compiled parallel sum over X (the Cython backend's
@@ -19,15 +20,20 @@ Each contender is shown as a time and as a ratio to that floor:
 * ``fastlr.fastest()`` for that X and every available ``fused`` variant.
 
 Problems: the cat size (12288×209, F-ordered) in float64 and float32, and 100×1 000 000
-(F-ordered, float64). Kernels are timed directly (the argument checks of the public call are
-measured once and stated below the table). Then training: 2000 iterations at the cat size
-(``fastlr.optimize`` with the fastest implementation vs the NumPy course code: a Python loop
-over NumPy's propagate), and 2000 iterations of the course's tiny 2×3 problem.
+(F-ordered, float64). Two conditions, a table each: *steady* (calls back to back) and
+*interleaved* (each call right after a NumPy 2000×2000 matrix-vector product, whose time
+is not counted: :class:`fastlr.bench.Interleave`); the floor is measured steady only, and
+the interleaved times are × that floor. Kernels are timed directly (the argument checks of
+the public call are measured once and stated below the table). Then training: 2000
+iterations at the cat size (``fastlr.optimize`` with the fastest implementation vs the NumPy
+course code: a Python loop over NumPy's propagate), and 2000 iterations of the course's tiny
+2×3 problem.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import math
 import os
@@ -85,11 +91,16 @@ def kernel_call(implementation, w, b, X, Y):
     return functools.partial(implementation.kernel, w_vector, b, X, y_vector)
 
 
-def timed(function, repeats, min_sample=1e-3):
-    """``(median, min)`` seconds per call, after a warm-up call (see fastlr.bench.time_fast)."""
+def timed(function, repeats, min_sample=1e-3, interleave=None):
+    """``(median, min)`` seconds per call, after a warm-up call (see fastlr.bench.time_fast);
+    ``interleave``: each call right after it, not timed (fastlr.bench.time_interleaved)."""
     threads.settle()  # the previous contender's idle threads must not spin on our cores
-    times, _, _ = bench.time_fast(function, (), repeats=repeats, min_sample=min_sample,
-                                  max_seconds=10.0)
+    if interleave is None:
+        times, _, _ = bench.time_fast(function, (), repeats=repeats, min_sample=min_sample,
+                                      max_seconds=10.0)
+    else:
+        times, _, _ = bench.time_interleaved(function, (), interleave, repeats=repeats,
+                                             min_sample=min_sample, max_seconds=10.0)
     return statistics.median(times), min(times)
 
 
@@ -118,24 +129,42 @@ PROBLEMS = [
 ]
 
 
-def measure_problem(n_x, m, dtype, n_threads, repeats, read_floor, say):
-    """``({row key: Row}, public-call overhead or None)`` for one problem."""
+def measure_problem(n_x, m, dtype, n_threads, repeats, read_floor, say,
+                    conditions=("steady",), interleave=None):
+    """``({condition: {row key: Row}}, public-call overhead or None)`` for one problem, in
+    each of ``conditions`` ("interleaved": each call after ``interleave()``). The floor is
+    measured steady, in the steady rows, even when "steady" is not among ``conditions``."""
     w, b, X, Y = bench.make_inputs(n_x, m, dtype, "F", seed=0)
+    say(f"{n_x}×{m} {dtype}: one read of X ({X.nbytes / 1e6:.0f} MB)")
+    floor = Row("floor", "floor: one read of X",
+                timed(functools.partial(read_floor, X, n_threads), repeats))
+    results, overhead = {"steady": {"floor": floor}}, None
+    for condition in conditions:
+        rows, public = _measure_contenders(w, b, X, Y, n_threads, repeats, say,
+                                           interleave if condition == "interleaved" else None)
+        results.setdefault(condition, {}).update(rows)
+        overhead = public if public is not None else overhead
+    return results, overhead
+
+
+def _measure_contenders(w, b, X, Y, n_threads, repeats, say, interleave):
+    """``({row key: Row}, public-call overhead or None)`` of every contender but the floor,
+    in one condition (the overhead steady only)."""
+    (n_x, m), dtype = X.shape, X.dtype.name
     rows = {}
+    where = f"{n_x}×{m} {dtype}" + (", interleaved" if interleave is not None else "")
+    timed_here = functools.partial(timed, repeats=repeats, interleave=interleave)
 
     def add(row):
         rows[row.key] = row
 
-    say(f"{n_x}×{m} {dtype}: one read of X ({X.nbytes / 1e6:.0f} MB)")
-    add(Row("floor", "floor: one read of X",
-            timed(functools.partial(read_floor, X, n_threads), repeats)))
-    say(f"{n_x}×{m} {dtype}: NumPy course code")
+    say(f"{where}: NumPy course code")
     w_vector, y_vector = np.array(w[:, 0]), np.array(Y[0], dtype=np.float64)
-    add(Row("numpy", "NumPy vectorized (course code)", timed(
-        functools.partial(numpy_.propagate_vectorized, w_vector, b, X, y_vector), repeats)))
-    say(f"{n_x}×{m} {dtype}: fastlr.fastest() (measures once per problem class)")
+    add(Row("numpy", "NumPy vectorized (course code)", timed_here(
+        functools.partial(numpy_.propagate_vectorized, w_vector, b, X, y_vector))))
+    say(f"{where}: fastlr.fastest() (measures once per problem class)")
     fastest = fastlr.fastest(X)
-    add(Row("fastest", "fastlr.fastest()", timed(kernel_call(fastest, w, b, X, Y), repeats),
+    add(Row("fastest", "fastlr.fastest()", timed_here(kernel_call(fastest, w, b, X, Y)),
             pick=f"{fastest.backend} {fastest.variant}"))
     for backend, variant in registry.PAIRS:
         if variant != "fused":
@@ -146,16 +175,16 @@ def measure_problem(n_x, m, dtype, n_threads, repeats, read_floor, say):
         except fastlr.BackendUnavailable as error:
             add(Row(key, key, reason=f"unavailable: {str(error).split(';')[0]}"))
             continue
-        say(f"{n_x}×{m} {dtype}: {key}")
-        add(Row(key, key, timed(kernel_call(implementation, w, b, X, Y), repeats)))
+        say(f"{where}: {key}")
+        add(Row(key, key, timed_here(kernel_call(implementation, w, b, X, Y))))
     overhead = None
-    if (n_x, m, dtype) == (12288, 209, "float64"):
+    if (n_x, m, dtype) == (12288, 209, "float64") and interleave is None:
         public = timed(functools.partial(fastest.propagate, w, b, X, Y), repeats)[1]
         overhead = public - rows["fastest"].timing[1]
     # last: scikit-learn's OpenMP threads may spin after its calls and slow the next contender
-    say(f"{n_x}×{m} {dtype}: scikit-learn")
+    say(f"{where}: scikit-learn")
     run, reason = sklearn_loss_gradient(X, Y, n_threads)
-    add(Row("sklearn", "scikit-learn LinearModelLoss", timed(run, repeats) if run else None,
+    add(Row("sklearn", "scikit-learn LinearModelLoss", timed_here(run) if run else None,
             reason=reason))
     threads.settle()  # scikit-learn's OpenMP pool (its own libgomp) goes idle
     return rows, overhead
@@ -224,7 +253,7 @@ def _cell(row: Row | None, floor: Row) -> str:
     if row.timing is None:
         return "n/a"
     text = bench.format_time(row.timing[0])
-    if row.key == "floor":
+    if row is floor:
         return text + " (1.0×)"
     ratio = row.timing[0] / floor.timing[0]
     return f"{text} ({ratio:.1f}×)" if ratio < 10 else f"{text} ({ratio:.0f}×)"
@@ -253,11 +282,26 @@ def format_table(results: dict[str, dict[str, Row]]) -> list[str]:
 # --------------------------------------------------------------------------- main
 
 
+def _conditions(text):
+    conditions = [part.strip() for part in text.split(",") if part.strip()]
+    if not conditions or any(c not in bench.CONDITIONS for c in conditions):
+        raise argparse.ArgumentTypeError(
+            f"condition must be steady, interleaved or both (comma-separated); got {text!r}")
+    return [c for c in bench.CONDITIONS if c in conditions]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for every contender (default: every core)")
     parser.add_argument("--repeats", type=int, default=15, help="samples per contender")
+    parser.add_argument("--condition", type=_conditions, default=list(bench.CONDITIONS),
+                        help="steady, interleaved (each call right after a NumPy "
+                             "matrix-vector product, not timed) or steady,interleaved "
+                             "(default)")
+    parser.add_argument("--interleave-size", type=int, default=bench.INTERLEAVE_SIZE,
+                        metavar="N", help="the interleaved condition's N×N matrix "
+                                          "(default 2000)")
     parser.add_argument("--skip-big", action="store_true",
                         help="skip 100×1 000 000 (800 MB of memory)")
     parser.add_argument("--iterations", type=int, default=2000,
@@ -285,16 +329,27 @@ def main(argv=None) -> int:
               f'({bench.BENCH_EXTRA_HINT})', file=sys.stderr)
     problems = [p for p in PROBLEMS if not (args.skip_big and p[1][1] >= 1_000_000)]
     n_fused = sum(variant == "fused" for _, variant in registry.PAIRS)
-    progress = bench.Progress(len(problems) * (4 + n_fused) + 4)
+    interleave = bench.Interleave(args.interleave_size) \
+        if "interleaved" in args.condition else None
+    progress = bench.Progress(len(problems) * (4 + n_fused) * len(args.condition) + 4)
     start = time.perf_counter()
 
     def say(text):
         progress.update(progress.done + (1 if progress.label else 0), text)
 
-    results, overheads = {}, {}
+    tables = {condition: {} for condition in args.condition}  # condition -> column -> rows
+    overheads = {}
     for name, (n_x, m), dtype in problems:
-        results[name], overheads[name] = measure_problem(n_x, m, dtype, n_threads,
-                                                         args.repeats, read_floor, say)
+        by_condition, overheads[name] = measure_problem(n_x, m, dtype, n_threads,
+                                                        args.repeats, read_floor, say,
+                                                        args.condition, interleave)
+        floor = by_condition["steady"]["floor"]
+        for condition in args.condition:
+            rows = by_condition[condition]
+            if condition != "steady":  # the steady floor, the reference of every ratio
+                rows = {"floor": dataclasses.replace(floor, label=floor.label + " (steady)"),
+                        **rows}
+            tables[condition][name] = rows
     training_lines = training(args.data, args.iterations, say)
     progress.close()
     if limits is not None:
@@ -303,9 +358,16 @@ def main(argv=None) -> int:
     out = bench.format_machine(bench.machine_info())
     out += [f"  threads  {n_threads} for every contender: the floor's kernel, fastlr's "
             "kernels, BLAS (threadpoolctl limit), scikit-learn's n_threads"]
-    out += ["", "propagate (one forward + backward pass), X F-ordered — median time, "
-                "and × the floor (one read of X, same threads):", ""]
-    out += format_table(results)
+    if "steady" in tables:
+        out += ["", "propagate (one forward + backward pass), X F-ordered — median time, "
+                    "and × the floor (one read of X, same threads):", ""]
+        out += format_table(tables["steady"])
+    if "interleaved" in tables:
+        out += ["", bench.wrap(
+            f"interleaved: propagate, each call right after {interleave.describe()} (its "
+            "time not counted: what a program that calls NumPy between fastlr's calls "
+            "sees) — median time, and × the steady floor:", hyphens=False), ""]
+        out += format_table(tables["interleaved"])
     overhead = overheads.get("cat float64")
     if overhead is not None:
         out += ["", "Kernels are timed directly; the public call (argument checks, shaping) "

@@ -2,14 +2,17 @@
 
 ::
 
-    fastlr bench                          # every implementation, the course's cat size (~1 min)
+    fastlr bench                          # every implementation, the cat size (~1-2 min)
     fastlr bench --sizes tiny,cat,tall,wide --dtype float32 --out results/
+    fastlr bench --condition steady       # only the calls back to back (no interleaved table)
+    fastlr bench --scaling --out results/ # time against problem size, 2×3 to beyond L3
     fastlr info                           # versions, BLAS and threads, every implementation
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -43,6 +46,28 @@ def _positive_int(text):
     return value
 
 
+def _conditions(text):
+    from fastlr.bench import CONDITIONS
+
+    conditions = [part.strip() for part in text.split(",") if part.strip()]
+    if not conditions or any(c not in CONDITIONS for c in conditions):
+        raise argparse.ArgumentTypeError(
+            f"condition must be steady, interleaved or both (comma-separated); got {text!r}")
+    return conditions
+
+
+def _elements(text):
+    """``1000``, ``4_000_000``, ``1e6`` -> a positive int."""
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError:
+        value = math.nan
+    if not (value >= 1 and value == int(value)):
+        raise argparse.ArgumentTypeError(
+            f"expected a positive whole number of elements (e.g. 1000, 1e6); got {text!r}")
+    return int(value)
+
+
 def _positive_float(text):
     try:
         value = float(text)
@@ -64,12 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     bench = commands.add_parser(
-        "bench", help="time every available implementation (10-30 s by default)",
+        "bench", help="time every available implementation (~1-2 min by default)",
         description="Time propagate (one forward and backward pass) of every available "
                     "implementation and print loop vs vectorized per backend. Interpreted "
                     "implementations are timed for a few calls within --slow-budget seconds "
                     "each (on a subset of examples, scaled and marked est., when even one "
-                    "call would not fit).")
+                    "call would not fit). Each is measured in two conditions: steady "
+                    "(calls back to back) and interleaved (each call right after a NumPy "
+                    "matrix-vector product, whose time is not counted).")
     bench.add_argument("--sizes", type=_sizes, default=None, metavar="SIZES",
                        help="comma-separated sizes: tiny (2x3, the course's example), cat "
                             "(12288x209, the default), tall (100x100000), wide (1000x10000) "
@@ -82,9 +109,24 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=_positive_int, default=10,
                        help="timed samples per fast implementation (default 10; interpreted "
                             "ones: at most 3)")
-    bench.add_argument("--slow-budget", type=_positive_float, default=12.0, metavar="SECONDS",
+    bench.add_argument("--slow-budget", type=_positive_float, default=None, metavar="SECONDS",
                        help="seconds each interpreted implementation (python loop/vectorized, "
-                            "numpy loop) may take per problem (default 12)")
+                            "numpy loop) may take per problem (default 12; 1 with --scaling)")
+    bench.add_argument("--condition", type=_conditions, default=None, metavar="CONDITIONS",
+                       help="steady (calls back to back), interleaved (each call right after "
+                            "a NumPy matrix-vector product, not timed: what a program that "
+                            "calls NumPy between fastlr's calls sees) or steady,interleaved "
+                            "(the default)")
+    bench.add_argument("--interleave-size", type=_positive_int, default=None, metavar="N",
+                       help="the interleaved condition's NumPy call: an N×N float64 matrix "
+                            "times a vector (default 2000: 32 MB)")
+    bench.add_argument("--scaling", action="store_true",
+                       help="time against problem size instead: 2×3 up to ~2× the L3 cache "
+                            "(~1-2 min), steady, with the one-pass floor; writes "
+                            "DIR/scaling.json and DIR/scaling.png with --out")
+    bench.add_argument("--max-elements", type=_elements, default=None, metavar="N",
+                       help="with --scaling: the largest X, in elements (default: ~2× the L3 "
+                            "cache in bytes)")
     bench.add_argument("--threads", type=_positive_int, default=None,
                        help="threads for fastlr's parallel kernels and for BLAS (default: "
                             "every core)")
@@ -92,9 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="only these backends, comma-separated (e.g. numpy,numba or "
                             "numba:fused)")
     bench.add_argument("--out", default=None, metavar="DIR",
-                       help="write DIR/results.json and DIR/speedup.png")
+                       help="write DIR/results.json and DIR/speedup.png (--scaling: "
+                            "DIR/scaling.json and DIR/scaling.png)")
     bench.add_argument("--no-progress", action="store_true",
                        help="no progress bar on stderr")
+    bench.set_defaults(bench_parser=bench)
 
     info = commands.add_parser(
         "info", help="versions, BLAS and threads, and every implementation's availability",
@@ -111,6 +155,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     args.argv = argv
     if args.command == "bench":
+        conflict = _scaling_conflict(args)
+        if conflict:
+            args.bench_parser.error(conflict)  # exits 2, as argparse's own errors do
         return run_bench(args)
     if args.command == "info":
         return run_info(args)
@@ -118,10 +165,30 @@ def main(argv=None) -> int:
     return 2
 
 
+def _scaling_conflict(args) -> str | None:
+    """Why the other options do not go with ``--scaling`` (or the reverse), or None."""
+    if args.scaling:
+        if args.sizes:
+            return "--sizes and --scaling exclude each other (--max-elements caps --scaling)"
+        if args.condition and args.condition != ["steady"]:
+            return "--scaling measures the steady condition only"
+        if args.interleave_size:
+            return "--interleave-size does not apply to --scaling (steady only)"
+        if len(args.dtype) > 1:
+            return "--scaling takes one --dtype"
+    elif args.max_elements:
+        return "--max-elements applies to --scaling only"
+    elif args.interleave_size and args.condition == ["steady"]:
+        return "--interleave-size needs the interleaved condition"
+    return None
+
+
 def run_bench(args) -> int:
     from fastlr import bench, threads
 
     sizes = args.sizes or [bench.SIZES[name] for name in bench.DEFAULT_SIZES]
+    conditions = args.condition or list(bench.CONDITIONS)
+    slow_budget = args.slow_budget or (1.0 if args.scaling else 12.0)
     backends = [b.strip() for b in args.backends.split(",")] if args.backends else None
     if args.out:  # fail before a minute of measuring, not after
         try:
@@ -133,8 +200,8 @@ def run_bench(args) -> int:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            print(f"fastlr bench: --out writes speedup.png, which needs matplotlib: "
-                  f"{bench.BENCH_EXTRA_HINT}", file=sys.stderr)
+            print(f"fastlr bench: --out writes {'scaling' if args.scaling else 'speedup'}.png, "
+                  f"which needs matplotlib: {bench.BENCH_EXTRA_HINT}", file=sys.stderr)
             return 1
     limits = None
     if args.threads:
@@ -150,13 +217,24 @@ def run_bench(args) -> int:
         print("fastlr bench: no available implementation matches --backends "
               f"{args.backends!r} (fastlr info lists them)", file=sys.stderr)
         return 1
+    if args.scaling:
+        try:
+            return _run_scaling(args, bench, pairs, backends, slow_budget, progress, limits)
+        finally:
+            if limits is not None:
+                limits.restore_original_limits()
     sizes_text = ", ".join(bench.size_name(*s) for s in sizes)
+    conditions_text = "" if conditions == ["steady"] else \
+        f" × {'/'.join(conditions)} (interleaved: each call after a NumPy M @ v)"
     progress.note(f"fastlr bench: {len(pairs)} implementations × {sizes_text} × "
-                  f"{'/'.join(args.dtype)}; interpreted ones get ~{args.slow_budget:g} s each")
+                  f"{'/'.join(args.dtype)}{conditions_text}; interpreted ones get "
+                  f"~{slow_budget:g} s each")
     start = time.perf_counter()
     try:
         report = bench.run(sizes, args.dtype, args.order, repeats=args.repeats,
-                           slow_budget=args.slow_budget, backends=backends, progress=progress)
+                           slow_budget=slow_budget, backends=backends, progress=progress,
+                           conditions=conditions,
+                           interleave_size=args.interleave_size or bench.INTERLEAVE_SIZE)
     except KeyboardInterrupt:
         progress.close()
         print("fastlr bench: interrupted", file=sys.stderr)
@@ -171,6 +249,49 @@ def run_bench(args) -> int:
     if args.out:
         json_path = bench.write_json(report, os.path.join(args.out, "results.json"))
         png_path = bench.plot(report, os.path.join(args.out, "speedup.png"))
+        print(f"wrote {json_path} and {png_path}")
+    return 0
+
+
+def _run_scaling(args, bench, pairs, backends, slow_budget, progress, limits) -> int:
+    """``fastlr bench --scaling``: say how long, measure, print the table, write the files."""
+    from fastlr import registry
+
+    dtype = args.dtype[0]
+    itemsize = 4 if dtype == "float32" else 8
+    caches = bench.cache_sizes()
+    max_elements = args.max_elements or bench.default_max_elements(caches, itemsize)
+    shapes = bench.scaling_shapes(max_elements, itemsize)
+    n_interpreted = sum(pair in registry.INTERPRETED for pair in pairs)
+    estimate = bench.estimate_seconds(shapes, len(pairs) - n_interpreted, n_interpreted,
+                                      repeats=args.repeats, slow_budget=slow_budget)
+    largest = shapes[-1][0] * shapes[-1][1]
+    l3 = caches.get("L3")
+    l3_text = (f"{largest * itemsize / l3:.2g}× the L3 cache of {l3 / 2**20:.0f} MiB"
+               if l3 else "the L3 size is unknown here")
+    print(bench.wrap(
+        f"fastlr bench --scaling: {len(pairs)} implementations and the one-pass floor on "
+        f"{len(shapes)} sizes, 6 to {largest:,} elements of X ({dtype}, {args.order} order; "
+        f"the largest X is {largest * itemsize / 1e6:.3g} MB, {l3_text}); interpreted ones "
+        f"get ≤ {slow_budget:g} s per size. This takes about {estimate:.0f} s "
+        "(--max-elements caps it)."), file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    try:
+        report = bench.run_scaling(max_elements, dtype, args.order, repeats=args.repeats,
+                                   slow_budget=slow_budget, backends=backends,
+                                   progress=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        print("fastlr bench: interrupted", file=sys.stderr)
+        return 130
+    report["settings"]["wall_seconds"] = time.perf_counter() - start
+    report["settings"]["estimated_seconds"] = estimate
+    report["settings"]["command"] = " ".join(["fastlr", *args.argv])
+    print(bench.format_scaling(report))
+    print(f"\n(total {time.perf_counter() - start:.1f} s; estimated {estimate:.0f} s)")
+    if args.out:
+        json_path = bench.write_json(report, os.path.join(args.out, "scaling.json"))
+        png_path = bench.plot_scaling(report, os.path.join(args.out, "scaling.png"))
         print(f"wrote {json_path} and {png_path}")
     return 0
 

@@ -31,8 +31,10 @@ def test_bench_writes_results_json_and_png(tmp_path, capsys):
 
     report = json.loads((tmp_path / "results.json").read_text())
     pairs = available_pairs()
-    measured = [(r["backend"], r["variant"], r["n_x"], r["m"]) for r in report["results"]]
-    assert measured == [(b, v, n_x, m) for n_x, m in [(2, 3), (20, 30)] for b, v in pairs]
+    measured = [(r["backend"], r["variant"], r["n_x"], r["m"], r["condition"])
+                for r in report["results"]]
+    assert measured == [(b, v, n_x, m, condition) for n_x, m in [(2, 3), (20, 30)]
+                        for condition in ("steady", "interleaved") for b, v in pairs]
     for result in report["results"]:
         assert result["dtype"] == "float64" and result["order"] == "F"
         assert result["threads"] >= 1 and result["task"] == "propagate"
@@ -44,7 +46,8 @@ def test_bench_writes_results_json_and_png(tmp_path, capsys):
         for name, ratio in summary["vs_python_loop"].items():
             median = next(r["median"] for r in report["results"]
                           if f"{r['backend']} {r['variant']}" == name
-                          and (r["n_x"], r["m"]) == (summary["n_x"], summary["m"]))
+                          and (r["n_x"], r["m"], r["condition"])
+                          == (summary["n_x"], summary["m"], summary["condition"]))
             assert ratio == pytest.approx(baseline / median)
         python = summary["backends"]["python"]
         expected = python["loop"] / python["vectorized"]
@@ -58,6 +61,9 @@ def test_bench_writes_results_json_and_png(tmp_path, capsys):
     assert "pure-Python loop time ÷ this time" in out
     assert "Fastest here:" in out and "machine" in out and "NumPy" in out
     assert "12288" not in out  # only the sizes asked for
+    assert "right after a NumPy 2000×2000 matrix-vector product before each call" \
+        in " ".join(out.split())
+    assert out.count("Steady vs interleaved") == 2  # one comparison per problem
 
 
 def test_bench_progress_goes_to_stderr(capsys):

@@ -11,6 +11,10 @@ Timing: :func:`time.perf_counter`, garbage collector off while a sample runs (as
 Numba's cache, and is reported separately), then repeats; the median is the headline and the
 minimum is kept too. Calls shorter than a millisecond are timed in batches.
 
+Two conditions: *steady* (the calls back to back) and *interleaved* (each call right after
+a NumPy BLAS call, :class:`Interleave`, standing for the user's own code between two of
+fastlr's calls; its time is not counted). A problem's summary is per condition.
+
 The interpreted implementations (pure Python, and NumPy indexed element by element) pay an
 interpreter step for every element: seconds per call at the course's cat size. They are
 timed for a few calls only, sized to a time budget; where even that does not fit they are
@@ -26,7 +30,8 @@ One concern per module:
 * :mod:`~fastlr.bench.runner` — ``fastlr bench``'s run over implementations × problems;
 * :mod:`~fastlr.bench.report` — the report dict, its JSON file and its text;
 * :mod:`~fastlr.bench.formatting` — times, ratios and paragraphs as the reports print them;
-* :mod:`~fastlr.bench.plotting` — ``speedup.png``;
+* :mod:`~fastlr.bench.scaling` — ``fastlr bench --scaling``: time against problem size;
+* :mod:`~fastlr.bench.plotting` — ``speedup.png``, ``scaling.png``;
 * :mod:`~fastlr.bench.progress` — the progress bar on stderr.
 
 matplotlib (plots) and threadpoolctl (BLAS details) are optional: ``pip install "fastlr[bench]"``.
@@ -42,8 +47,16 @@ from fastlr.bench.machine import (
     package_version,
     thread_pools,
 )
-from fastlr.bench.measurement import PROBLEM_FIELDS, Measurement, of_problem, summarize
-from fastlr.bench.plotting import plot
+from fastlr.bench.measurement import (
+    CONDITIONS,
+    PROBLEM_FIELDS,
+    Measurement,
+    by_condition,
+    condition_of,
+    of_problem,
+    summarize,
+)
+from fastlr.bench.plotting import plot, plot_scaling
 from fastlr.bench.problems import (
     DEFAULT_SIZES,
     SIZES,
@@ -57,6 +70,7 @@ from fastlr.bench.report import (
     DEFINITIONS,
     VARIANT_LABELS,
     format_columns,
+    format_comparison,
     format_machine,
     format_problem_table,
     format_report,
@@ -65,13 +79,27 @@ from fastlr.bench.report import (
     write_json,
 )
 from fastlr.bench.runner import available_pairs, load_average, measure, run
+from fastlr.bench.scaling import (
+    cache_sizes,
+    default_max_elements,
+    estimate_seconds,
+    format_scaling,
+    run_scaling,
+    scaling_shapes,
+)
 from fastlr.bench.timing import (
     CHEAP_CALL,
+    INTERLEAVE_SIZE,
+    INTERLEAVED_CALLS,
     PROBE_ELEMENTS,
+    Interleave,
     SlowPlan,
+    describe_interleave,
+    interleaved_calls,
     plan_slow,
     probe_seconds_per_example,
     time_fast,
+    time_interleaved,
     time_slow,
     timed_calls,
 )
@@ -79,24 +107,37 @@ from fastlr.bench.timing import (
 __all__ = [
     "BENCH_EXTRA_HINT",
     "CHEAP_CALL",
+    "CONDITIONS",
     "DEFAULT_SIZES",
     "DEFINITIONS",
+    "INTERLEAVED_CALLS",
+    "INTERLEAVE_SIZE",
     "PROBE_ELEMENTS",
     "PROBLEM_FIELDS",
     "SIZES",
     "VARIANT_LABELS",
+    "Interleave",
     "Measurement",
     "Progress",
     "SlowPlan",
     "available_pairs",
     "blas_threads",
+    "by_condition",
+    "cache_sizes",
+    "condition_of",
     "cython_details",
+    "default_max_elements",
+    "describe_interleave",
+    "estimate_seconds",
     "format_columns",
+    "format_comparison",
     "format_machine",
     "format_problem_table",
     "format_ratio",
     "format_report",
+    "format_scaling",
     "format_time",
+    "interleaved_calls",
     "load_average",
     "machine_info",
     "make_inputs",
@@ -109,13 +150,17 @@ __all__ = [
     "parse_size",
     "plan_slow",
     "plot",
+    "plot_scaling",
     "probe_seconds_per_example",
     "read_json",
     "run",
+    "run_scaling",
+    "scaling_shapes",
     "size_name",
     "summarize",
     "thread_pools",
     "time_fast",
+    "time_interleaved",
     "time_slow",
     "timed_calls",
     "wrap",

@@ -42,14 +42,16 @@ def format_ratio(ratio: float | None) -> str:
     return f"{ratio:.2g}×"
 
 
-def wrap(text: str, indent: str = "", first_indent: str | None = None) -> str:
+def wrap(text: str, indent: str = "", first_indent: str | None = None,
+         hyphens: bool = True) -> str:
     """``text`` filled to the reports' width; lines after the first indented two more.
 
     ``first_indent`` replaces ``indent`` on the first line (a label such as ``"  busy  "``),
-    and then the following lines are indented to its width.
+    and then the following lines are indented to its width. ``hyphens=False``: never break
+    a line inside a hyphenated word ("matrix-vector").
     """
     if first_indent is None:
         return textwrap.fill(text, width=WIDTH, initial_indent=indent,
-                             subsequent_indent=indent + "  ")
+                             subsequent_indent=indent + "  ", break_on_hyphens=hyphens)
     return textwrap.fill(text, width=WIDTH, initial_indent=first_indent,
-                         subsequent_indent=" " * len(first_indent))
+                         subsequent_indent=" " * len(first_indent), break_on_hyphens=hyphens)

@@ -11,8 +11,13 @@ from __future__ import annotations
 import statistics
 from dataclasses import asdict, dataclass, field
 
+#: the conditions a measurement is taken in, in the order reports show them: "steady" (calls
+#: back to back) and "interleaved" (each right after a NumPy BLAS call: bench.timing)
+CONDITIONS = ("steady", "interleaved")
+
 #: what measurements are compared within: a summary of :func:`summarize` has these keys
-PROBLEM_FIELDS = ("task", "iterations", "n_x", "m", "dtype", "order")
+#: (``condition``: "steady", or "interleaved": each call right after a NumPy BLAS call)
+PROBLEM_FIELDS = ("task", "iterations", "n_x", "m", "dtype", "order", "condition")
 
 
 @dataclass
@@ -33,6 +38,8 @@ class Measurement:
     calls_per_sample: int = 1
     examples_timed: int | None = None  # < m: an estimate scaled from a subset
     first_call: float | None = None  # the warm-up call (Numba: compile or cache load)
+    condition: str = "steady"  # or "interleaved" (fastlr.bench.timing.Interleave)
+    interleave_size: int | None = None  # interleaved: the order of the NumPy M @ v
     median: float = field(init=False)
     min: float = field(init=False)
 
@@ -55,7 +62,8 @@ class Measurement:
 
     @property
     def problem(self) -> tuple:
-        """What measurements are compared within: task, iterations, size, dtype, order."""
+        """What measurements are compared within: task, iterations, size, dtype, order,
+        condition."""
         return tuple(getattr(self, name) for name in PROBLEM_FIELDS)
 
     def to_dict(self) -> dict:
@@ -73,14 +81,19 @@ class Measurement:
         return measurement
 
 
+#: what a summary written before a field existed means by its absence
+_FIELD_DEFAULTS = {"condition": "steady"}
+
+
 def of_problem(measurements, summary: dict) -> list[Measurement]:
     """The measurements of the problem that ``summary`` (one of :func:`summarize`) is about."""
-    problem = tuple(summary[name] for name in PROBLEM_FIELDS)
+    problem = tuple(summary.get(name, _FIELD_DEFAULTS.get(name)) for name in PROBLEM_FIELDS)
     return [x for x in measurements if x.problem == problem]
 
 
 def summarize(measurements) -> list[dict]:
-    """Ratios per problem (task, size, dtype, order), in the order problems first appear.
+    """Ratios per problem (task, size, dtype, order, condition), in the order problems first
+    appear.
 
     For each problem: the pure-Python loop's median (the baseline of ``vs_python_loop``),
     per backend the loop / vectorized / fused medians and
@@ -112,3 +125,20 @@ def summarize(measurements) -> list[dict]:
                         "median": fastest.median},
         })
     return summaries
+
+
+def condition_of(summary: dict) -> str:
+    """A summary's condition ("steady" for one written before conditions existed)."""
+    return summary.get("condition", _FIELD_DEFAULTS["condition"])
+
+
+def by_condition(summaries) -> list[list[dict]]:
+    """``summaries`` grouped by problem regardless of condition, in the order problems
+    first appear; within a group, in the order of :data:`CONDITIONS` (steady first)."""
+    groups: dict[tuple, list[dict]] = {}
+    for summary in summaries:
+        key = tuple(summary.get(name) for name in PROBLEM_FIELDS if name != "condition")
+        groups.setdefault(key, []).append(summary)
+    rank = {condition: k for k, condition in enumerate(CONDITIONS)}
+    return [sorted(group, key=lambda s: rank.get(condition_of(s), len(rank)))
+            for group in groups.values()]

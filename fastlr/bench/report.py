@@ -17,8 +17,15 @@ import fastlr
 from fastlr import registry
 from fastlr.bench.formatting import format_ratio, format_time, wrap
 from fastlr.bench.machine import machine_info
-from fastlr.bench.measurement import Measurement, of_problem, summarize
+from fastlr.bench.measurement import (
+    Measurement,
+    by_condition,
+    condition_of,
+    of_problem,
+    summarize,
+)
 from fastlr.bench.problems import size_name
+from fastlr.bench.timing import describe_interleave
 
 #: column order of the tables, and how each variant is named there
 VARIANT_LABELS = {"loop": "loop", "vectorized": "vectorized", "fused": "fused (fastest path)"}
@@ -29,6 +36,9 @@ DEFINITIONS = {
     "time": "median seconds per call over the repeats (min also given)",
     "estimated": "timed on the first examples_timed of the m examples and scaled by "
                  "m / examples_timed",
+    "condition": "steady: calls back to back; interleaved: each call right after a NumPy "
+                 "matrix-vector product of order interleave_size, whose time is not counted "
+                 "(a sample is then the median of calls_per_sample single calls)",
 }
 
 #: how to read the tables, printed below them
@@ -44,6 +54,15 @@ HOW_TO_READ = (
     "lesson. What is left is SIMD (the compiled loop adds in the lecture's strict order, "
     "one term at a time, so it cannot use it; BLAS does) and memory bandwidth; the fused "
     "path reads X once instead of twice.",
+)
+
+#: how to read the interleaved tables, printed below the others when there are some
+HOW_TO_READ_INTERLEAVED = (
+    "interleaved = each call right after the user's own NumPy code ({interleave}), whose "
+    "time is not counted: only what it leaves behind is. After a BLAS call its idle "
+    "worker threads keep spinning for a while (OpenBLAS: ~0.1 s) and take the cores a "
+    "multi-threaded kernel needs; the product's matrix also pushes X out of the caches. "
+    "A real program that calls NumPy between fastlr's calls sees these times.",
 )
 
 
@@ -95,10 +114,15 @@ def format_problem_table(summary: dict, measurements) -> list[str]:
     task = summary["task"] if summary["iterations"] is None else \
         f"{summary['task']} ({summary['iterations']} iterations)"
     has_baseline = summary["python_loop"] is not None
+    interleaved = condition_of(summary) == "interleaved"
+    after = (f" right after {_interleave_text(group)} before each call, not counting its "
+             "time" if interleaved else "")
     title = (f"{task} on {size_name(summary['n_x'], summary['m'])}, {summary['dtype']}, "
-             f"{summary['order']} order, {threads_text} — median time per call"
+             f"{summary['order']} order, {threads_text} — median time per call{after}"
              + (", × vs pure-Python loop" if has_baseline else
                 " (pure-Python loop not measured at this size)"))
+    if interleaved:  # the steady title stays on one line, as it always was
+        title = wrap(title, hyphens=False)
     # each cell is "time  ratio", both parts aligned across the table
     times_text = {key: format_time(x.median) + (" est." if x.estimated else "")
                   for key, x in by_pair.items()}
@@ -230,12 +254,24 @@ def format_report(report: dict) -> str:
             "the cores, so times are noisy — multi-threaded ones most (a thread that loses "
             "its core waits a scheduler tick). Re-run on a quiet machine, or compare with "
             "--threads 1.", first_indent="  busy     "))
-    for summary in report["problems"]:
-        out += [""] + format_problem_table(summary, measurements)
-        out += ["", _fastest_sentence(summary)]
-        out += [wrap(note) for note in _notes(summary, of_problem(measurements, summary))]
+    interleaves = []
+    for summaries in by_condition(report["problems"]):
+        for summary in summaries:
+            group = of_problem(measurements, summary)
+            interleaved = condition_of(summary) == "interleaved"
+            out += [""] + format_problem_table(summary, measurements)
+            out += ["", _fastest_sentence(summary)]
+            out += [wrap(note) for note in _notes(summary, group,
+                                                  first_table=summary is summaries[0])]
+            if interleaved:
+                interleaves.append(_interleave_text(group))
+        if len(summaries) > 1:
+            out += [""] + format_comparison(summaries, measurements)
     out += ["", "How to read it:"]
     out += [wrap(text, "  ") for text in HOW_TO_READ]
+    for interleave in dict.fromkeys(interleaves):
+        out += [wrap(text.format(interleave=interleave), "  ", hyphens=False)
+                for text in HOW_TO_READ_INTERLEAVED]
     reasons: dict[str, list[str]] = {}
     for item in report.get("unavailable", []):
         reasons.setdefault(item["reason"], []).append(f"{item['backend']} {item['variant']}")
@@ -244,10 +280,39 @@ def format_report(report: dict) -> str:
     return "\n".join(out)
 
 
+def _interleave_text(group: list[Measurement]) -> str:
+    """What ran before each call of an interleaved ``group``, in words."""
+    sizes = [x.interleave_size for x in group if x.interleave_size is not None]
+    return describe_interleave(sizes[0] if sizes else None)
+
+
+def format_comparison(summaries: list[dict], measurements) -> list[str]:
+    """One line per backend: each variant's steady and interleaved medians and their ratio."""
+    by_condition_pair = {}
+    for summary in summaries:
+        for x in of_problem(measurements, summary):
+            by_condition_pair[condition_of(summary), x.backend, x.variant] = x
+    lines = ["Steady vs interleaved (median per call; × = interleaved ÷ steady):"]
+    for backend in summaries[0]["backends"]:
+        parts = []
+        for variant in VARIANT_LABELS:
+            steady = by_condition_pair.get(("steady", backend, variant))
+            interleaved = by_condition_pair.get(("interleaved", backend, variant))
+            if steady is None or interleaved is None:
+                continue
+            parts.append(f"{variant}: steady {format_time(steady.median)}, interleaved "
+                         f"{format_time(interleaved.median)} "
+                         f"({format_ratio(interleaved.median / steady.median)})")
+        if parts:
+            lines.append(wrap(f"{backend} — " + "; ".join(parts), "  "))
+    return lines
+
+
 def _fastest_sentence(summary: dict) -> str:
     fastest = summary["fastest"]
     fastest_name = f"{fastest['backend']} {VARIANT_LABELS[fastest['variant']]}"
-    text = f"Fastest here: {fastest_name}, {format_time(fastest['median'])} per call"
+    where = "here" if condition_of(summary) != "interleaved" else "right after NumPy"
+    text = f"Fastest {where}: {fastest_name}, {format_time(fastest['median'])} per call"
     ratio = summary["vs_python_loop"].get(f"{fastest['backend']} {fastest['variant']}")
     if ratio is not None:
         text += f", {format_ratio(ratio)} faster than the pure-Python loop"
@@ -260,9 +325,9 @@ def _is_jit(backend: str) -> bool:
     return descriptor is not None and descriptor.jit
 
 
-def _notes(summary: dict, group: list[Measurement]) -> list[str]:
+def _notes(summary: dict, group: list[Measurement], first_table: bool = True) -> list[str]:
     """What a reader of one problem's table should know: estimates, few calls, tiny sizes,
-    first calls that compiled."""
+    first calls that compiled (the last two under the problem's ``first_table`` only)."""
     notes = []
     estimated = [x for x in group if x.estimated]
     if estimated:
@@ -275,12 +340,12 @@ def _notes(summary: dict, group: list[Measurement]) -> list[str]:
     if few:
         notes.append("Interpreted implementations are slow, so they were timed for few "
                      "calls: " + ", ".join(f"{x.name} {len(x.times)}" for x in few) + ".")
-    if summary["n_x"] * summary["m"] <= 10_000:
+    if first_table and summary["n_x"] * summary["m"] <= 10_000:
         notes.append("At this tiny size a call's time is its fixed overhead (argument "
                      "checks, dispatch), not arithmetic: the ratios say little about "
                      "vectorization.")
-    compiled_first = [x for x in group if x.first_call is not None and _is_jit(x.backend)
-                      and x.first_call > max(1e-3, 5 * x.median)]
+    compiled_first = [x for x in group if first_table and x.first_call is not None
+                      and _is_jit(x.backend) and x.first_call > max(1e-3, 5 * x.median)]
     if compiled_first:
         notes.append("First calls (Numba compiles, or loads its on-disk cache; not in the "
                      "times above): " + ", ".join(

@@ -10,15 +10,18 @@ import fastlr
 from fastlr import registry, threads
 from fastlr.bench import machine
 from fastlr.bench.formatting import format_time
-from fastlr.bench.measurement import Measurement
+from fastlr.bench.measurement import CONDITIONS, Measurement
 from fastlr.bench.problems import DEFAULT_SIZES, make_inputs, memory_order, parse_size
 from fastlr.bench.progress import Progress
 from fastlr.bench.report import make_report
 from fastlr.bench.timing import (
     CHEAP_CALL,
+    INTERLEAVE_SIZE,
+    Interleave,
     plan_slow,
     probe_seconds_per_example,
     time_fast,
+    time_interleaved,
     time_slow,
 )
 
@@ -40,14 +43,20 @@ def available_pairs(backends=None) -> tuple[list[tuple[str, str]], list[dict]]:
 
 
 def measure(backend, variant, w, b, X, Y, *, repeats=10, slow_budget=12.0, progress=None,
-            step=0.0, blas_threads=None) -> Measurement:
-    """Time ``fastlr.get(backend, variant).propagate(w, b, X, Y)`` (see :mod:`fastlr.bench`)."""
+            step=0.0, blas_threads=None, interleave: Interleave | None = None) -> Measurement:
+    """Time ``fastlr.get(backend, variant).propagate(w, b, X, Y)`` (see :mod:`fastlr.bench`).
+
+    ``interleave``: the interleaved condition, ``interleave()`` before each timed call
+    (:func:`~fastlr.bench.time_interleaved`); None: steady.
+    """
     progress = progress or Progress(1, enabled=False)
     descriptor = registry.BACKENDS[backend]
     function = fastlr.get(backend, variant).propagate
     n_x, m = X.shape
     name = f"{backend} {variant}"
     where = f"{n_x}×{m} {X.dtype.name} {memory_order(X)}"
+    if interleave is not None:
+        where += f", each call after {interleave.describe()}"
 
     def on_sample(k, total):
         progress.update(step + k / total, detail=f"call {k}/{total}")
@@ -62,24 +71,32 @@ def measure(backend, variant, w, b, X, Y, *, repeats=10, slow_budget=12.0, progr
             progress.note("  " + plan.describe(f"{name} on {where}", m))
             progress.update(step, f"{name} on {where}: {plan.calls} call(s) of "
                                   f"~{format_time(plan.seconds_per_call * plan.examples / m)}")
-            times = time_slow(function, w, b, X, Y, plan, on_sample=on_sample)
+            times = time_slow(function, w, b, X, Y, plan, on_sample=on_sample,
+                              interleave=interleave)
             extra["examples_timed"] = plan.examples
     if plan is None:
         first_text = " (Numba compiles, or loads its cache)" if descriptor.jit else ""
         progress.update(step, f"{name} on {where}: first call{first_text}, then {repeats} samples")
         if n_x * m >= 100_000:  # big enough for threads: let the previous ones go idle
             threads.settle()
-        times, number, first = time_fast(function, (w, b, X, Y), repeats=repeats,
-                                         on_sample=on_sample)
+        if interleave is None:
+            times, number, first = time_fast(function, (w, b, X, Y), repeats=repeats,
+                                             on_sample=on_sample)
+        else:
+            times, number, first = time_interleaved(function, (w, b, X, Y), interleave,
+                                                    repeats=repeats, on_sample=on_sample)
         extra["calls_per_sample"] = number
         if descriptor.compiled:  # worth reporting: a JIT compiles in it, threads start
             extra["first_call"] = first
+    if interleave is not None:
+        extra.update(condition="interleaved", interleave_size=interleave.size)
     return Measurement(backend, variant, n_x, m, X.dtype.name, memory_order(X),
                        threads.get_num_threads(), times, blas_threads=blas_threads, **extra)
 
 
 def run(sizes=DEFAULT_SIZES, dtypes=("float64",), order="F", *, repeats=10, slow_budget=12.0,
-        backends=None, progress: Progress | None = None, seed=0) -> dict:
+        backends=None, progress: Progress | None = None, seed=0, conditions=("steady",),
+        interleave_size=INTERLEAVE_SIZE) -> dict:
     """Time ``propagate`` of every available implementation on each size × dtype.
 
     Parameters
@@ -98,6 +115,12 @@ def run(sizes=DEFAULT_SIZES, dtypes=("float64",), order="F", *, repeats=10, slow
         Only these backends (or ``"backend:variant"`` pairs).
     progress : Progress, optional
         Where to report progress; ``None``: silent.
+    conditions : iterable of {"steady", "interleaved"}
+        Steady: calls back to back. Interleaved: each call right after a NumPy
+        ``interleave_size``² matrix-vector product (:class:`~fastlr.bench.Interleave`),
+        not timed. Every implementation is measured in each, steady first.
+    interleave_size : int
+        The order of the interleaved condition's matrix (default 2000: 32 MB).
 
     Returns
     -------
@@ -108,29 +131,44 @@ def run(sizes=DEFAULT_SIZES, dtypes=("float64",), order="F", *, repeats=10, slow
     """
     problems = [size if isinstance(size, tuple) else parse_size(size) for size in sizes]
     dtypes = [np.dtype(d).name for d in dtypes]
+    conditions = [c for c in CONDITIONS if c in set(conditions)]
+    if not conditions:
+        raise ValueError(f"conditions must name some of {CONDITIONS}")
     load = load_average()
     pairs, unavailable = available_pairs(backends)
     progress = progress or Progress(1, enabled=False)
-    progress.total = max(len(problems) * len(dtypes) * len(pairs), 1)
+    progress.total = max(len(problems) * len(dtypes) * len(pairs) * len(conditions), 1)
     blas = machine.blas_threads()
+    interleave = Interleave(interleave_size) if "interleaved" in conditions else None
     measurements = []
     step = 0
     for n_x, m in problems:
         for dtype in dtypes:
             w, b, X, Y = make_inputs(n_x, m, dtype, order, seed)
-            for backend, variant in pairs:
-                measurements.append(measure(backend, variant, w, b, X, Y, repeats=repeats,
-                                            slow_budget=slow_budget, progress=progress,
-                                            step=step, blas_threads=blas))
-                step += 1
-                progress.update(step)
+            for condition in conditions:
+                if condition == "steady" and measurements \
+                        and measurements[-1].condition == "interleaved":
+                    threads.settle()  # the last interleaved call's BLAS threads go idle
+                for backend, variant in pairs:
+                    measurements.append(measure(
+                        backend, variant, w, b, X, Y, repeats=repeats,
+                        slow_budget=slow_budget, progress=progress, step=step,
+                        blas_threads=blas,
+                        interleave=interleave if condition == "interleaved" else None))
+                    step += 1
+                    progress.update(step)
             del w, X, Y
     progress.close()
-    return make_report(measurements, unavailable, settings={
+    settings = {
         "sizes": [list(p) for p in problems], "dtypes": dtypes, "order": order,
         "repeats": repeats, "slow_budget_seconds": slow_budget, "load_average_before": load,
         "timed": "Implementation.propagate(w, b, X, Y): the public call, input checks included",
-    })
+        "conditions": conditions,
+    }
+    if interleave is not None:
+        settings["interleave"] = {"size": interleave.size, "what": interleave.describe(),
+                                  "timed": "not: the clock starts after it returns"}
+    return make_report(measurements, unavailable, settings=settings)
 
 
 def load_average() -> float | None:
