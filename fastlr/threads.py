@@ -96,38 +96,60 @@ def get_num_threads() -> int:
 # spins for ~0.1 s and holds a core), a parallel region waits for a thread that has no
 # core: measured at the cat size, a 0.25 ms fused pass took ~2.2 ms right after a NumPy
 # matrix-vector product, where the same pass on the calling thread alone took ~0.8 ms.
-# So the backends time their parallel calls: one that ran SLOW_FACTOR times slower than
-# the best seen for its size makes the next BACKOFF_CALLS calls run on the calling thread,
-# then threads are tried again. A quiet machine never triggers it.
+# So the backends time their parallel-sized propagate calls and keep, per backend and size
+# (log2 of the elements), a moving average of the time per element of each path; the next call
+# takes the faster one. The other path is tried again every EXPLORE_EVERY calls, and at
+# once when the parallel path is SLOW_FACTOR times slower than its best while the serial
+# one has not been timed yet. A quiet machine stays parallel (a lone slow call moves the
+# average only by AVERAGE_WEIGHT of the difference). The compiled training loops always
+# use threads: contention from the user's last NumPy call lasts ~0.1 s, a training longer.
 
-#: a parallel call this many times slower (per element) than the best seen is contended
+#: the parallel path this many times slower than its best: time the serial one now
 SLOW_FACTOR = 2.5
-#: calls that run serially after a contended one, before threads are tried again
-BACKOFF_CALLS = 16
-
-_best_rate: dict[int, float] = {}  # log2(work) -> best seconds per unit of parallel work
-_serial_left = 0
-
-
-def use_threads() -> bool:
-    """Whether the next parallel-sized call may start threads (see "Contention" above)."""
-    global _serial_left
-    if _serial_left:
-        _serial_left -= 1
-        return False
-    return True
+#: the path not taken is timed again every this many calls (per size)
+EXPLORE_EVERY = 64
+#: weight of the newest call in the moving averages
+AVERAGE_WEIGHT = 0.3
 
 
-def parallel_took(work: int, seconds: float) -> None:
-    """Record a parallel call: ``work`` elements of X (times iterations) in ``seconds``."""
-    global _serial_left
-    bucket = work.bit_length()
+class _Paths:
+    """Per size: moving averages of seconds per element, parallel and serial."""
+
+    __slots__ = ("parallel", "serial", "best", "calls")
+
+    def __init__(self):
+        self.parallel = self.serial = self.best = None
+        self.calls = 0
+
+
+_paths: dict[tuple, _Paths] = {}  # (backend, log2 of the work) -> its paths
+
+
+def use_threads(work: int, backend: str) -> bool:
+    """Whether ``backend``'s parallel-sized call of ``work`` elements should start threads."""
+    paths = _paths.get((backend, work.bit_length()))
+    if paths is None or paths.parallel is None:
+        return True
+    paths.calls += 1
+    if paths.serial is None:
+        return paths.parallel <= SLOW_FACTOR * paths.best  # slow: time the serial path
+    explore = paths.calls % EXPLORE_EVERY == 0
+    return (paths.parallel <= paths.serial) != explore
+
+
+def took(work: int, seconds: float, parallel: bool, backend: str) -> None:
+    """Record ``backend``'s parallel-sized call of ``work`` elements: ``seconds``, its path."""
+    paths = _paths.setdefault((backend, work.bit_length()), _Paths())
     rate = seconds / max(work, 1)
-    best = _best_rate.get(bucket)
-    if best is None or rate < best:
-        _best_rate[bucket] = rate
-    elif rate > SLOW_FACTOR * best:
-        _serial_left = BACKOFF_CALLS
+    if parallel:
+        paths.best = rate if paths.best is None else min(paths.best, rate)
+        paths.parallel = _average(paths.parallel, rate)
+    else:
+        paths.serial = _average(paths.serial, rate)
+
+
+def _average(average, value):
+    return value if average is None else average + AVERAGE_WEIGHT * (value - average)
 
 
 # Fork safety. GNU OpenMP's thread pool (the Cython and Numba backends both use the

@@ -27,13 +27,12 @@ def private_autotune_cache(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def no_contention_backoff(monkeypatch):
-    """Tests choose the serial or parallel path themselves: the contention back-off
-    (fastlr.threads, which times parallel calls) would make that depend on the machine's
-    load. tests/test_contention.py tests it."""
-    monkeypatch.setattr(threads, "SLOW_FACTOR", float("inf"))
-    monkeypatch.setattr(threads, "_serial_left", 0)
-    monkeypatch.setattr(threads, "_best_rate", {})
+def parallel_path_when_parallel_sized(monkeypatch):
+    """Tests choose the serial or parallel path themselves: the contention check
+    (fastlr.threads, which times parallel-sized calls) would make that depend on the
+    machine's load. tests/test_contention.py tests it."""
+    monkeypatch.setattr(threads, "use_threads", lambda work, backend: True)
+    monkeypatch.setattr(threads, "_paths", {})
 
 
 @pytest.fixture(params=registry.PAIRS, ids=pair_id)

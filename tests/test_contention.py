@@ -1,5 +1,5 @@
-"""The contention back-off: a parallel call slowed down by another pool's threads makes the
-next calls run on the calling thread, then threads are tried again (fastlr.threads)."""
+"""The contention check: parallel-sized propagate calls take the path (threads, or the
+calling thread alone) that has been faster lately for their size (fastlr.threads)."""
 
 import numpy as np
 import pytest
@@ -9,39 +9,50 @@ from helpers import COMPILED, assert_close, load_or_skip, problem, reference
 
 
 @pytest.fixture
-def backoff(monkeypatch):
-    monkeypatch.setattr(threads, "SLOW_FACTOR", 2.5)
-    monkeypatch.setattr(threads, "BACKOFF_CALLS", 3)
+def check(monkeypatch):
+    """The real check (conftest replaces it), on fresh statistics."""
+    monkeypatch.undo()
+    monkeypatch.setattr(threads, "_paths", {})
     monkeypatch.setattr(threads, "_num_threads", 2)
 
 
-def test_a_slow_parallel_call_backs_off_then_threads_come_back(backoff):
-    threads.parallel_took(1000, 1e-3)  # the best seen: 1 µs per element
-    assert threads.use_threads()
-    threads.parallel_took(1000, 2e-3)  # 2x: noise, not contention
-    assert threads.use_threads()
-    threads.parallel_took(1000, 5e-3)  # 5x: contended
-    assert [threads.use_threads() for _ in range(4)] == [False, False, False, True]
-    threads.parallel_took(10**6, 1.0)  # another size has its own best
-    assert threads.use_threads()
+def test_threads_until_slow_then_the_faster_path_and_exploration(check, monkeypatch):
+    monkeypatch.setattr(threads, "EXPLORE_EVERY", 4)
+    work = 100_000
+    assert threads.use_threads(work, "b")  # nothing known: threads
+    threads.took(work, 1e-3, True, "b")
+    threads.took(work, 1.6e-3, True, "b")  # a slower call: noise, still threads
+    assert threads.use_threads(work, "b")
+    for _ in range(4):
+        threads.took(work, 8e-3, True, "b")  # contended: 8x its best
+    assert not threads.use_threads(work, "b")  # the serial path gets timed
+    threads.took(work, 2e-3, False, "b")
+    choices = [threads.use_threads(work, "b") for _ in range(8)]
+    assert choices.count(True) == 2  # serial is faster now; threads explored every 4th
+    for _ in range(6):
+        threads.took(work, 1e-3, True, "b")  # contention over: threads faster again
+    assert threads.use_threads(work, "b")
+    assert threads.use_threads(10 * work, "b")  # another size knows nothing: threads
+    assert threads.use_threads(work, "other")  # nor does another backend
 
 
 @pytest.mark.parametrize("backend", COMPILED)
-def test_the_fused_kernel_follows_the_back_off_with_the_same_answer(backoff, backend,
-                                                                    monkeypatch):
+def test_the_fused_kernel_takes_the_path_chosen_with_the_same_answer(backend, monkeypatch):
     module = load_or_skip(backend)
     w, b, X, Y = problem(40, 1600, seed=3)
     assert X.size >= module.PARALLEL_MIN_ELEMENTS
-    calls = []
-    monkeypatch.setattr(threads, "parallel_took",
-                        lambda work, seconds: calls.append((work, seconds)))
-    module.KERNELS["fused"](w, b, X, Y)
-    assert len(calls) == 1 and calls[0][0] == X.size  # the parallel path, timed
-    monkeypatch.setattr(threads, "_serial_left", 2)
-    for _ in range(2):
-        result = module.KERNELS["fused"](w, b, X, Y)  # backed off: serial, untimed
-        np.testing.assert_array_equal(result[0], module.propagate_fused_chunks(w, b, X, Y, 1)[0])
+    monkeypatch.setattr(threads, "_num_threads", 2)
+    recorded = []
+    monkeypatch.setattr(threads, "took", lambda work, seconds, parallel, name: recorded.append(
+        (work, parallel, name)))
+    for parallel in (True, False, True):
+        monkeypatch.setattr(threads, "use_threads", lambda work, name, parallel=parallel: parallel)
+        result = module.KERNELS["fused"](w, b, X, Y)
+        forced = module.propagate_fused_chunks(w, b, X, Y, 2 if parallel else 1)
+        np.testing.assert_array_equal(result[0], forced[0])
         assert_close(result, reference(w, b, X, Y))
-    assert len(calls) == 1
-    module.KERNELS["fused"](w, b, X, Y)
-    assert len(calls) == 2  # threads again
+    assert recorded == [(X.size, True, backend), (X.size, False, backend),
+                        (X.size, True, backend)]
+    recorded.clear()
+    module.OPTIMIZERS["fused"](w, b, X, Y, 3, 0.1)  # training always threads, untimed
+    assert recorded == []

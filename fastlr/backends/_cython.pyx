@@ -541,16 +541,19 @@ cdef tuple run(int variant, w, double b, X, Y, Py_ssize_t num_iterations,
     if variant == FUSED:
         n_chunks = chunks_for(n_x * m, m, forced_chunks)
     cdef bint locked = False
-    start = 0.0
-    if n_chunks > 1 and forced_chunks is None and not threads.use_threads():
-        n_chunks = 1  # threads are contended right now (fastlr.threads, "Contention")
+    cdef bint timed = not training and forced_chunks is None and n_chunks > 1
+    cdef double start = 0.0
+    if timed and not threads.use_threads(n_x * m, "cython"):  # fastlr.threads, "Contention"
+        n_chunks = 1
     if n_chunks > 1:
         locked = _parallel_lock.acquire(False)
         if not locked:
             n_chunks = 1  # another thread's team is running: do not start a second one
+            timed = False  # not our choice of path: no measurement of it
         else:
             threads.started_threads()  # a fork from now on gets a serial child
-            start = time.perf_counter()
+    if timed:
+        start = time.perf_counter()
     cdef Work work
     dw = np.empty(n_x)
     cdef double[::1] dw_view = dw
@@ -567,8 +570,8 @@ cdef tuple run(int variant, w, double b, X, Y, Py_ssize_t num_iterations,
                 else:
                     propagate_once(variant, X64, &w_in[0], b, &Y_view[0], &dw_view[0], &db,
                                    &cost, &work)
-            if locked:
-                threads.parallel_took(n_x * m, time.perf_counter() - start)
+            if timed:
+                threads.took(n_x * m, time.perf_counter() - start, n_chunks > 1, "cython")
             return dw, db, cost
         w_out = np.array(w_in, dtype=np.float64)  # a copy: the caller's w is never modified
         w_view = w_out
@@ -581,8 +584,6 @@ cdef tuple run(int variant, w, double b, X, Y, Py_ssize_t num_iterations,
             else:
                 descend(variant, X64, &w_view[0], &b, &Y_view[0], num_iterations,
                         learning_rate, &dw_view[0], &db, &costs_view[0], &work)
-        if locked:
-            threads.parallel_took(n_x * m * num_iterations, time.perf_counter() - start)
         return w_out, b, dw, db, costs.tolist()
     finally:
         if locked:

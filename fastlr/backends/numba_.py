@@ -557,28 +557,35 @@ PARALLEL_MIN_ELEMENTS = 60_000
 _parallel_lock = threading.Lock()  # one parallel fused call at a time; others run serially
 
 
-def _serial_or_parallel(serial, parallel, X, iterations, *args):
-    """``serial(*args)`` for small X, when another thread holds the team or while threads
-    are contended (:func:`fastlr.threads.use_threads`), else ``parallel(*args, n_threads)``
-    with one chunk of examples per thread, timed for the contention check."""
+def _serial_or_parallel(serial, parallel, X, adaptive, *args):
+    """``serial(*args)`` for small X or when another thread holds the team, else
+    ``parallel(*args, n_threads)`` with one chunk of examples per thread. ``adaptive``: the
+    path is the one :func:`fastlr.threads.use_threads` says is faster now, and is timed."""
     if X.size >= PARALLEL_MIN_ELEMENTS:  # checked first: small calls skip the thread lookup
         n_threads = threads.get_num_threads()
-        if n_threads > 1 and threads.use_threads() and _parallel_lock.acquire(blocking=False):
-            try:
-                threads.started_threads()
-                start = time.perf_counter()
-                result = parallel(*args, n_threads)
-                threads.parallel_took(X.size * iterations, time.perf_counter() - start)
-                return result
-            finally:
-                _parallel_lock.release()
+        if n_threads > 1 and not (adaptive and not threads.use_threads(X.size, "numba")):
+            if _parallel_lock.acquire(blocking=False):
+                try:
+                    threads.started_threads()
+                    start = time.perf_counter()
+                    result = parallel(*args, n_threads)
+                    if adaptive:
+                        threads.took(X.size, time.perf_counter() - start, True, "numba")
+                    return result
+                finally:
+                    _parallel_lock.release()
+        elif n_threads > 1:
+            start = time.perf_counter()
+            result = serial(*args)
+            threads.took(X.size, time.perf_counter() - start, False, "numba")
+            return result
     return serial(*args)
 
 
 def propagate_fused(w, b, X, Y):
     """The fused kernel: serial for small problems, else one chunk per thread."""
-    return _serial_or_parallel(propagate_fused_serial_kernel, _propagate_fused_parallel, X, 1,
-                               w, b, X, Y)
+    return _serial_or_parallel(propagate_fused_serial_kernel, _propagate_fused_parallel, X,
+                               True, w, b, X, Y)
 
 
 def propagate_fused_chunks(w, b, X, Y, n_chunks):
@@ -676,7 +683,7 @@ def _optimize_fused_parallel(w, b, X, Y, num_iterations, learning_rate, n_chunks
 def optimize_fused(w, b, X, Y, num_iterations, learning_rate):
     """Gradient descent with the fused kernel; serial or parallel as :func:`propagate_fused`."""
     return _serial_or_parallel(_optimize_fused_serial, _optimize_fused_parallel, X,
-                               num_iterations, w, b, X, Y, num_iterations, learning_rate)
+                               False, w, b, X, Y, num_iterations, learning_rate)
 
 
 KERNELS = {
