@@ -548,8 +548,7 @@ cdef tuple run(int variant, w, double b, X, Y, Py_ssize_t num_iterations,
     if n_chunks > 1:
         locked = _parallel_lock.acquire(False)
         if not locked:
-            n_chunks = 1  # another thread's team is running: do not start a second one
-            timed = False  # not our choice of path: no measurement of it
+            n_chunks, timed = 1, False  # another thread's team runs: no second team
         else:
             threads.started_threads()  # a fork from now on gets a serial child
     if timed:
