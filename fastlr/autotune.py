@@ -9,9 +9,10 @@ class in two conditions — steady (calls back to back) and interleaved (each ca
 after a NumPy matrix-vector product, as in a program that does its own NumPy work between
 fastlr's calls: NumPy's BLAS threads then still spin) — and records the implementation with
 the smallest geometric mean of the two medians (a choice measured only back to back picks
-kernels that are several times slower in real use). The winner goes into a JSON file,
-keyed by this machine, the thread count and the versions of Python, NumPy, Numba and
-fastlr, so that it runs once. Later calls read a dict: well under a microsecond.
+kernels that are several times slower in real use). Tiny problems, where per-call overhead
+decides, are scored on ``propagate`` and on a short training run instead. The winner goes
+into a JSON file, keyed by this machine, the thread count and the versions of Python,
+NumPy, Numba and fastlr, so that it runs once. Later calls read a dict: well under a microsecond.
 
 The file is ``$FASTLR_CACHE_DIR/fastest.json`` (default ``~/.cache/fastlr/``). Set
 ``FASTLR_AUTOTUNE=0`` to skip measuring and use the static order of
@@ -141,24 +142,35 @@ def _measure(key, X, candidates, get) -> tuple[str, str]:
         if size != "tiny":  # (tiny problems run on one thread: nothing to wait for)
             threads.settle()  # the previous candidate's idle threads stop spinning
         steady = _median_time(implementation, w, problem_X, Y, None)
-        if interleave is None:
-            times[backend, variant] = steady
+        if interleave is None:  # tiny: per-call overhead decides, and so does the training
+            # loop (a compiled one, or a Python loop over the kernel): both count
+            times[backend, variant] = math.sqrt(
+                steady * _median_time(implementation, w, problem_X, Y, None, TINY_ITERATIONS)
+                / TINY_ITERATIONS)
         else:  # both conditions count: a user's program calls NumPy between our calls
             interleaved = _median_time(implementation, w, problem_X, Y, interleave)
             times[backend, variant] = math.sqrt(steady * interleaved)
     return min(times, key=times.get)
 
 
-def _median_time(implementation, w, X, Y, before_each) -> float:
-    """Median seconds of ``implementation.propagate``, timed for :data:`BUDGET` seconds
-    (at least 5 calls), each call right after ``before_each()`` when it is given."""
+#: iterations of the training loop timed for tiny problems
+TINY_ITERATIONS = 200
+
+
+def _median_time(implementation, w, X, Y, before_each, iterations=None) -> float:
+    """Median seconds of ``implementation.propagate`` (or of ``optimize`` for
+    ``iterations``), timed for :data:`BUDGET` seconds (at least 5 calls), each call right
+    after ``before_each()`` when it is given."""
     samples = []
     start = time.perf_counter()
     while len(samples) < 5 or time.perf_counter() - start < BUDGET:
         if before_each is not None:
             before_each()
         t0 = time.perf_counter()
-        implementation.propagate(w, 0.0, X, Y)
+        if iterations is None:
+            implementation.propagate(w, 0.0, X, Y)
+        else:
+            implementation.optimize(w, 0.0, X, Y, iterations, 0.01)
         samples.append(time.perf_counter() - t0)
         if len(samples) >= 1000:
             break

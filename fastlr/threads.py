@@ -98,7 +98,7 @@ def get_num_threads() -> int:
 # matrix-vector product, where the same pass on the calling thread alone took ~0.8 ms.
 # So the backends time their parallel-sized propagate calls and keep, per backend and size
 # (log2 of the elements), a moving average of the time per element of each path; the next call
-# takes the faster one. The other path is tried again every EXPLORE_EVERY calls, and at
+# takes the faster one. The other path is timed again after EXPLORE_SECONDS, and at
 # once when the parallel path is SLOW_FACTOR times slower than its best while the serial
 # one has not been timed yet. A quiet machine stays parallel (a lone slow call moves the
 # average only by AVERAGE_WEIGHT of the difference). The compiled training loops always
@@ -106,23 +106,25 @@ def get_num_threads() -> int:
 
 #: the parallel path this many times slower than its best: time the serial one now
 SLOW_FACTOR = 2.5
-#: the path not taken is timed again every this many calls (per size)
-EXPLORE_EVERY = 64
-#: weight of the newest call in the moving averages
+#: seconds after which the path not taken is timed again (contention lasts ~0.1 s)
+EXPLORE_SECONDS = 0.05
+#: weight of the newest call in the moving average of the path being taken
 AVERAGE_WEIGHT = 0.3
 
 
 class _Paths:
-    """Per size: moving averages of seconds per element, parallel and serial."""
+    """Per backend and size: seconds per element of each path, and when last timed."""
 
-    __slots__ = ("parallel", "serial", "best", "calls")
+    __slots__ = ("parallel", "serial", "best", "parallel_at", "serial_at", "second_look")
 
     def __init__(self):
         self.parallel = self.serial = self.best = None
-        self.calls = 0
+        self.parallel_at = self.serial_at = 0.0
+        self.second_look = False
 
 
 _paths: dict[tuple, _Paths] = {}  # (backend, log2 of the work) -> its paths
+_clock = time.monotonic
 
 
 def use_threads(work: int, backend: str) -> bool:
@@ -130,26 +132,42 @@ def use_threads(work: int, backend: str) -> bool:
     paths = _paths.get((backend, work.bit_length()))
     if paths is None or paths.parallel is None:
         return True
-    paths.calls += 1
     if paths.serial is None:
         return paths.parallel <= SLOW_FACTOR * paths.best  # slow: time the serial path
-    explore = paths.calls % EXPLORE_EVERY == 0
-    return (paths.parallel <= paths.serial) != explore
+    parallel = paths.parallel <= paths.serial
+    stale = _clock() - (paths.serial_at if parallel else paths.parallel_at)
+    return parallel != (stale > EXPLORE_SECONDS)  # now and then, time the other path
 
 
 def took(work: int, seconds: float, parallel: bool, backend: str) -> None:
-    """Record ``backend``'s parallel-sized call of ``work`` elements: ``seconds``, its path."""
+    """Record ``backend``'s parallel-sized call of ``work`` elements: ``seconds``, its path.
+
+    The path being taken keeps a moving average (a lone slow call does not flip the
+    choice); a path timed again after a while takes the new time as it is (its old one is
+    stale).
+    """
     paths = _paths.setdefault((backend, work.bit_length()), _Paths())
     rate = seconds / max(work, 1)
+    now = _clock()
     if parallel:
         paths.best = rate if paths.best is None else min(paths.best, rate)
-        paths.parallel = _average(paths.parallel, rate)
+        if paths.parallel is not None and now - paths.parallel_at > EXPLORE_SECONDS:
+            # timing threads again after a while: the first call also wakes the sleeping
+            # threads, so it does not count; the next call (still stale) is the sample
+            paths.second_look = not paths.second_look
+            if paths.second_look:
+                return
+        paths.parallel = _update(paths.parallel, rate, now - paths.parallel_at)
+        paths.parallel_at = now
     else:
-        paths.serial = _average(paths.serial, rate)
+        paths.serial = _update(paths.serial, rate, now - paths.serial_at)
+        paths.serial_at = now
 
 
-def _average(average, value):
-    return value if average is None else average + AVERAGE_WEIGHT * (value - average)
+def _update(average, value, age):
+    if average is None or age > EXPLORE_SECONDS:
+        return value
+    return average + AVERAGE_WEIGHT * (value - average)
 
 
 # Fork safety. GNU OpenMP's thread pool (the Cython and Numba backends both use the

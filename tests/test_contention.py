@@ -17,7 +17,8 @@ def check(monkeypatch):
 
 
 def test_threads_until_slow_then_the_faster_path_and_exploration(check, monkeypatch):
-    monkeypatch.setattr(threads, "EXPLORE_EVERY", 4)
+    now = [0.0]
+    monkeypatch.setattr(threads, "_clock", lambda: now[0])
     work = 100_000
     assert threads.use_threads(work, "b")  # nothing known: threads
     threads.took(work, 1e-3, True, "b")
@@ -27,11 +28,16 @@ def test_threads_until_slow_then_the_faster_path_and_exploration(check, monkeypa
         threads.took(work, 8e-3, True, "b")  # contended: 8x its best
     assert not threads.use_threads(work, "b")  # the serial path gets timed
     threads.took(work, 2e-3, False, "b")
-    choices = [threads.use_threads(work, "b") for _ in range(8)]
-    assert choices.count(True) == 2  # serial is faster now; threads explored every 4th
-    for _ in range(6):
-        threads.took(work, 1e-3, True, "b")  # contention over: threads faster again
-    assert threads.use_threads(work, "b")
+    assert [threads.use_threads(work, "b") for _ in range(5)] == [False] * 5  # faster
+    now[0] += 2 * threads.EXPLORE_SECONDS
+    for _ in range(2):  # threads are timed again after a while, twice: the first call
+        assert threads.use_threads(work, "b")  # also wakes the threads and does not count
+        threads.took(work, 1e-3, True, "b")  # contention over: the new time counts
+    assert not threads.use_threads(work, "b")  # (the serial time is stale too: re-timed)
+    threads.took(work, 2e-3, False, "b")
+    assert [threads.use_threads(work, "b") for _ in range(5)] == [True] * 5
+    now[0] += 2 * threads.EXPLORE_SECONDS
+    assert not threads.use_threads(work, "b")  # the serial path now and then
     assert threads.use_threads(10 * work, "b")  # another size knows nothing: threads
     assert threads.use_threads(work, "other")  # nor does another backend
 
