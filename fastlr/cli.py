@@ -243,12 +243,19 @@ def run_bench(args) -> int:
         if limits is not None:
             limits.restore_original_limits()
     report["settings"]["wall_seconds"] = time.perf_counter() - start
-    report["settings"]["command"] = " ".join(["fastlr", *args.argv])
     print(bench.format_report(report))
     print(f"\n(total {time.perf_counter() - start:.1f} s)")
+    return _write(args, report, "results.json", "speedup.png", bench.plot)
+
+
+def _write(args, report, json_name, png_name, plot) -> int:
+    """The command line into the report, and with ``--out`` its JSON and its figure."""
+    report["settings"]["command"] = " ".join(["fastlr", *args.argv])
     if args.out:
-        json_path = bench.write_json(report, os.path.join(args.out, "results.json"))
-        png_path = bench.plot(report, os.path.join(args.out, "speedup.png"))
+        from fastlr import bench
+
+        json_path = bench.write_json(report, os.path.join(args.out, json_name))
+        png_path = plot(report, os.path.join(args.out, png_name))
         print(f"wrote {json_path} and {png_path}")
     return 0
 
@@ -286,14 +293,9 @@ def _run_scaling(args, bench, pairs, backends, slow_budget, progress, limits) ->
         return 130
     report["settings"]["wall_seconds"] = time.perf_counter() - start
     report["settings"]["estimated_seconds"] = estimate
-    report["settings"]["command"] = " ".join(["fastlr", *args.argv])
     print(bench.format_scaling(report))
     print(f"\n(total {time.perf_counter() - start:.1f} s; estimated {estimate:.0f} s)")
-    if args.out:
-        json_path = bench.write_json(report, os.path.join(args.out, "scaling.json"))
-        png_path = bench.plot_scaling(report, os.path.join(args.out, "scaling.png"))
-        print(f"wrote {json_path} and {png_path}")
-    return 0
+    return _write(args, report, "scaling.json", "scaling.png", bench.plot_scaling)
 
 
 def info_dict() -> dict:
