@@ -134,7 +134,9 @@ def _measure(key, X, candidates, get) -> tuple[str, str]:
         problem_X = problem_X[:, ::2]  # a strided view, like the user's
         Y = Y[:, ::2]
     w = np.full((n_x, 1), 0.01)
-    interleave = _numpy_call() if size != "tiny" else None
+    from fastlr.bench.timing import Interleave  # the user's NumPy call, as fastlr bench makes it
+
+    interleave = Interleave() if size != "tiny" else None
     times = {}
     for backend, variant in candidates:
         implementation = get(backend, variant)
@@ -175,17 +177,6 @@ def _median_time(implementation, w, X, Y, before_each, iterations=None) -> float
         if len(samples) >= 1000:
             break
     return statistics.median(samples)
-
-
-#: the user's NumPy call between two of ours in the interleaved condition: a matrix-vector
-#: product of this size (NumPy's BLAS starts its threads, which spin after it returns)
-INTERLEAVE_SIZE = 2000
-
-
-def _numpy_call():
-    matrix = np.full((INTERLEAVE_SIZE, INTERLEAVE_SIZE), 0.5)
-    vector = np.ones(INTERLEAVE_SIZE)
-    return lambda: matrix @ vector
 
 
 def _pair(entry) -> tuple[str, str] | None:
