@@ -59,21 +59,26 @@ openmp_flags = ["-fopenmp"] if openmp else []
 # without OpenMP, still honour `#pragma omp simd` (no runtime needed)
 simd_flags = [] if openmp or not compiles(SIMD_PROBE, "-fopenmp-simd") else ["-fopenmp-simd"]
 
-extension = Extension(
-    "fastlr.backends._cython",
-    sources=["fastlr/backends/_cython.pyx"],
-    # the fused pass's SIMD primitives are C headers next to the .pyx; `depends`: editing
-    # one rebuilds the extension
-    include_dirs=["fastlr/backends", np.get_include()],
-    depends=["fastlr/backends/fastlr_simd.h", "fastlr/backends/fastlr_simd_typed.h"],
-    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-    # -O3 for the loops; no -ffast-math: the reductions' order is ours to choose, in the
-    # source (`#pragma omp simd reduction` where reordering is allowed, nowhere else)
-    extra_compile_args=["-O3", *openmp_flags, *simd_flags],
-    extra_link_args=openmp_flags,
-    optional=True,
-)
+
+def extension(name: str) -> Extension:
+    """One of the two extensions (the course's kernels, the estimator's): same flags."""
+    return Extension(
+        f"fastlr.backends.{name}",
+        sources=[f"fastlr/backends/{name}.pyx"],
+        # the SIMD primitives are C headers next to the .pyx, shared through _tiles.pxd;
+        # `depends`: editing one rebuilds the extension
+        include_dirs=["fastlr/backends", np.get_include()],
+        depends=["fastlr/backends/fastlr_simd.h", "fastlr/backends/fastlr_simd_typed.h",
+                 "fastlr/backends/_tiles.pxd"],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        # -O3 for the loops; no -ffast-math: the reductions' order is ours to choose, in
+        # the source (`#pragma omp simd reduction` where reordering is allowed, nowhere else)
+        extra_compile_args=["-O3", *openmp_flags, *simd_flags],
+        extra_link_args=openmp_flags,
+        optional=True,
+    )
+
 
 setup(
-    ext_modules=cythonize([extension], language_level=3),
+    ext_modules=cythonize([extension("_cython"), extension("_cython_model")], language_level=3),
 )

@@ -8,6 +8,8 @@ gradient descent in pure Python, NumPy, Numba and Cython, behind one interface.
 0.693147
 
 Importing fastlr imports no numba and compiles nothing: backends load when first used.
+``fastlr.LogisticRegression`` (scikit-learn's estimator API; needs ``fastlr[sklearn]``) is
+imported the first time it is used.
 """
 
 from fastlr.api import (
@@ -33,6 +35,7 @@ __version__ = "0.1.0"  # the one place: pyproject.toml reads it from here
 
 __all__ = [
     "BackendUnavailable",
+    "LogisticRegression",
     "Implementation",
     "ImplementationInfo",
     "accuracy",
@@ -48,3 +51,16 @@ __all__ = [
     "set_num_threads",
     "sigmoid",
 ]
+
+
+def __getattr__(name):
+    if name == "LogisticRegression":  # scikit-learn is imported only when asked for
+        try:
+            from fastlr.estimator import LogisticRegression
+        except ImportError as error:
+            raise ImportError(
+                "fastlr.LogisticRegression needs scikit-learn, an optional dependency: "
+                f"pip install 'fastlr[sklearn]' ({error})") from error
+        globals()[name] = LogisticRegression
+        return LogisticRegression
+    raise AttributeError(f"module 'fastlr' has no attribute {name!r}")

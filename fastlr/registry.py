@@ -72,23 +72,54 @@ _candidates: dict[str | None, tuple[list, list]] = {}
 def load(backend: str):
     """The backend's module, imported once; :class:`BackendUnavailable` (remembered) if it
     cannot be imported."""
-    module = _modules.get(backend)
+    descriptor = BACKENDS[_check_backend(backend)]
+    return _import(backend, descriptor, descriptor.module)
+
+
+def load_model(backend: str = "auto"):
+    """``(name, module)``: the kernels of :class:`fastlr.LogisticRegression` in ``backend``.
+
+    ``"auto"``: the ``FASTLR_BACKEND`` environment variable's backend if set, else the first
+    available by the descriptors' ``model_rank``.
+    """
+    if backend == "auto":
+        name = os.environ.get(ENV_BACKEND)
+        if name:
+            backend = _check_env_backend(name)
+        else:
+            ranked = sorted((b for b in DESCRIPTORS if b.model_module),
+                            key=lambda b: b.model_rank)
+            for descriptor in ranked[:-1]:
+                try:
+                    return descriptor.name, load_model(descriptor.name)[1]
+                except BackendUnavailable:
+                    continue
+            backend = ranked[-1].name
+    descriptor = BACKENDS[_check_backend(backend)]
+    if not descriptor.model_module:
+        with_kernels = [b.name for b in DESCRIPTORS if b.model_module]
+        raise ValueError(f"backend must be 'auto' or one with the estimator's kernels "
+                         f"({with_kernels}); got {backend!r}")
+    return backend, _import(f"{backend} (estimator)", descriptor, descriptor.model_module)
+
+
+def _import(key: str, descriptor: Backend, module_name: str):
+    module = _modules.get(key)
     if module is not None:
         return module
-    if backend in _failures:
-        raise _failures[backend]
-    descriptor = BACKENDS[_check_backend(backend)]
+    if key in _failures:
+        raise _failures[key]
     if descriptor.openmp:
         threads.configure_openmp()  # before libgomp loads: it reads the setting once
     try:
-        module = importlib.import_module(descriptor.module)
+        module = importlib.import_module(module_name)
     except ImportError as error:
         failure = BackendUnavailable(
-            f"{backend} backend unavailable ({error}); {descriptor.install_hint}")
+            f"{key} backend unavailable ({error}); {descriptor.install_hint}")
         failure.__cause__ = error
-        _failures[backend] = failure
+        _failures[key] = failure
         raise failure from error
-    _modules[backend] = module
+    _modules[key] = module
     return module
 
 

@@ -52,17 +52,24 @@ def limit_blas(n_threads: int):
 
     Returns the limiter (call ``restore_original_limits()`` on it), or None when
     threadpoolctl is not installed. SciPy's BLAS, which the compiled ``vectorized`` variants
-    call, is loaded first: threadpoolctl limits only the libraries already loaded.
+    call, is loaded first: threadpoolctl limits only the libraries already loaded. The
+    libraries are found once per process (scanning them takes milliseconds).
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return None
-    try:
-        import scipy.linalg  # noqa: F401  (loads SciPy's BLAS)
-    except ImportError:
-        pass
-    return threadpool_limits(limits=n_threads, user_api="blas")
+    global _blas_controller
+    if _blas_controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            return None
+        try:
+            import scipy.linalg  # noqa: F401  (loads SciPy's BLAS)
+        except ImportError:
+            pass
+        _blas_controller = ThreadpoolController()
+    return _blas_controller.limit(limits=n_threads, user_api="blas")
+
+
+_blas_controller = None
 
 
 def configure_openmp() -> None:

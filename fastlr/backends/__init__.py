@@ -48,6 +48,11 @@ class Backend:
     openmp: bool = False
     #: what to do when the module cannot be imported
     install_hint: str = ""
+    #: the module holding its kernels for :class:`fastlr.LogisticRegression` (scikit-learn's
+    #: layout, sample weights, Hessian-vector products; contract: ``_numpy_model``), if any
+    model_module: str = ""
+    #: rank of those kernels for ``backend="auto"`` of the estimator: lower comes first
+    model_rank: int = 99
 
 
 DESCRIPTORS = (
@@ -68,6 +73,8 @@ DESCRIPTORS = (
         rank={"vectorized": 4, "loop": 9},
         interpreted=frozenset({"loop"}),
         install_hint="pip install numpy",
+        model_module="fastlr.backends._numpy_model",
+        model_rank=2,
     ),
     Backend(
         name="numba",
@@ -81,6 +88,8 @@ DESCRIPTORS = (
         jit=True,
         openmp=True,
         install_hint="pip install numba",
+        model_module="fastlr.backends._numba_model",
+        model_rank=1,
     ),
     Backend(
         name="cython",
@@ -93,5 +102,7 @@ DESCRIPTORS = (
         install_hint="the compiled extension is missing: reinstall fastlr where a C compiler is "
                      "available (pip install --force-reinstall --no-deps .) and look for the "
                      "build error",
+        model_module="fastlr.backends._cython_model",
+        model_rank=0,
     ),
 )

@@ -54,6 +54,8 @@ from libc.stdlib cimport llabs
 from libc.string cimport memset
 from scipy.linalg.cython_blas cimport dgemv, sgemv
 
+from fastlr.backends._tiles cimport *  # the SIMD primitives (C) and the tile plan
+
 import threading
 import time
 
@@ -68,48 +70,10 @@ __all__ = [
     "read_floor",
 ]
 
-ctypedef fused floating:
-    float
-    double
-
 # --------------------------------------------------------------------------- SIMD primitives (C)
 
 cdef extern from *:
     const long CYTHON_HEX_VERSION
-
-cdef extern from "fastlr_simd.h":  # the fused pass's inner loops (why C: see the header)
-    const int FASTLR_OPENMP
-    void fastlr_z_columns_d(const double *X, Py_ssize_t s1, Py_ssize_t n_x, Py_ssize_t count,
-                            const double *w, double *z, int sweep) noexcept nogil
-    void fastlr_z_columns_f(const float *X, Py_ssize_t s1, Py_ssize_t n_x, Py_ssize_t count,
-                            const double *w, double *z, int sweep) noexcept nogil
-    void fastlr_dw_columns_d(const double *X, Py_ssize_t s1, Py_ssize_t n_x, Py_ssize_t count,
-                             const double *dz, double *dw) noexcept nogil
-    void fastlr_dw_columns_f(const float *X, Py_ssize_t s1, Py_ssize_t n_x, Py_ssize_t count,
-                             const double *dz, double *dw) noexcept nogil
-    void fastlr_z_rows_d(const double *X, Py_ssize_t s0, Py_ssize_t n_x, Py_ssize_t count,
-                         const double *w, double *z) noexcept nogil
-    void fastlr_z_rows_f(const float *X, Py_ssize_t s0, Py_ssize_t n_x, Py_ssize_t count,
-                         const double *w, double *z) noexcept nogil
-    void fastlr_dw_rows_d(const double *X, Py_ssize_t s0, Py_ssize_t n_x, Py_ssize_t count,
-                          const double *dz, double *dw) noexcept nogil
-    void fastlr_dw_rows_f(const float *X, Py_ssize_t s0, Py_ssize_t n_x, Py_ssize_t count,
-                          const double *dz, double *dw) noexcept nogil
-    void fastlr_z_strided_d(const double *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n_x,
-                            Py_ssize_t count, const double *w, double *z) noexcept nogil
-    void fastlr_z_strided_f(const float *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n_x,
-                            Py_ssize_t count, const double *w, double *z) noexcept nogil
-    void fastlr_dw_strided_d(const double *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n_x,
-                             Py_ssize_t count, const double *dz, double *dw) noexcept nogil
-    void fastlr_dw_strided_f(const float *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n_x,
-                             Py_ssize_t count, const double *dz, double *dw) noexcept nogil
-    void fastlr_activate(const double *z, const double *y, Py_ssize_t count, double b,
-                         double *dz, double *sums) noexcept nogil
-    double fastlr_exp_nonpositive(double x) noexcept nogil
-    double fastlr_log1p_unit(double e) noexcept nogil
-    double fastlr_sum_d(const double *x, Py_ssize_t n) noexcept nogil
-    double fastlr_sum_f(const float *x, Py_ssize_t n) noexcept nogil
-
 
 #: whether the extension was compiled with OpenMP (else ``fused`` runs on one thread)
 OPENMP = bool(FASTLR_OPENMP)
@@ -129,22 +93,7 @@ cdef enum:
     # variants
     LOOP = 0
     VECTORIZED = 1
-    FUSED = 2
-    # The fused pass's tiles, chosen by measurement (on a core with 1 MiB of L2).
-    # F order: examples of at least WIDE_BYTES are read WIDE_SWEEP at a time, side by side
-    # (w read and dw written once per WIDE_SWEEP examples); shorter examples one after the
-    # other, TALL_TILE per tile, dw from L1 (several short streams side by side defeat the
-    # hardware prefetcher).
-    WIDE_BYTES = 8 * 1024
-    WIDE_SWEEP = 8
-    TALL_TILE = 16
-    # C order: blocks of about ROW_BLOCK_BYTES, ROW_BLOCK_MIN..TILE_MAX examples (long
-    # contiguous row segments matter more than the block staying in L2)
-    ROW_BLOCK_BYTES = 2 * 1024 * 1024
-    ROW_BLOCK_MIN = 256
-    TILE_MAX = 4096  # z and dz of a tile live in scratch memory, not on a thread's stack
-    # each chunk's dw starts on its own cache line (no false sharing between threads)
-    LINE_DOUBLES = 8
+    FUSED = 2  # (its tiles: _tiles.pxd)
 
 
 # --------------------------------------------------------------------------- activations
@@ -318,71 +267,23 @@ cdef void vectorized(const floating[:, :] X, const double *w, double b, const do
 
 # --------------------------------------------------------------------------- fused variant
 
-cdef inline Py_ssize_t tile_max(Py_ssize_t m) noexcept nogil:
-    """Doubles in one thread's z (and dz) buffer: no tile is longer than TILE_MAX or m."""
-    return min(<Py_ssize_t>TILE_MAX, m)
-
-
 cdef void fused_chunk(const floating *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n_x,
                       Py_ssize_t lo, Py_ssize_t hi, const double *w, double b,
                       const double *Y, double *dw, double *sums, double *z,
                       double *dz) noexcept nogil:
     """Examples lo..hi: adds Σ x(i) dz(i) into ``dw``; ``sums`` gets (Σ L, Σ dz). ``z`` and
     ``dz`` hold min(TILE_MAX, hi - lo) doubles each (the tile's z and dz)."""
-    cdef Py_ssize_t start = lo, count, tile
-    cdef Py_ssize_t row_bytes = n_x * <Py_ssize_t>sizeof(floating)  # bytes of one example
+    cdef Py_ssize_t start = lo, count
+    cdef Plan plan = plan_tiles(s0, s1, n_x, sizeof(floating))
     cdef const floating *origin
-    cdef int layout  # 0: columns contiguous (F), 1: rows contiguous (C), 2: other strides
-    cdef int sweep = 1  # F order: examples per pass over w
-    if s0 == 1 and (s1 != 1 or n_x > 1):
-        layout = 0
-        if row_bytes >= WIDE_BYTES:
-            sweep = WIDE_SWEEP
-            tile = WIDE_SWEEP
-        else:
-            tile = TALL_TILE
-    elif s1 == 1:
-        layout = 1
-        tile = max(<Py_ssize_t>ROW_BLOCK_MIN, min(<Py_ssize_t>TILE_MAX, ROW_BLOCK_BYTES // row_bytes))
-    else:
-        layout = 2
-        tile = 64
     sums[0] = 0.0
     sums[1] = 0.0
     while start < hi:
-        count = min(tile, hi - start)
+        count = min(plan.tile, hi - start)
         origin = X + start * s1
-        if layout == 0:
-            if floating is double:
-                fastlr_z_columns_d(origin, s1, n_x, count, w, z, sweep)
-            else:
-                fastlr_z_columns_f(origin, s1, n_x, count, w, z, sweep)
-        elif layout == 1:
-            if floating is double:
-                fastlr_z_rows_d(origin, s0, n_x, count, w, z)
-            else:
-                fastlr_z_rows_f(origin, s0, n_x, count, w, z)
-        else:
-            if floating is double:
-                fastlr_z_strided_d(origin, s0, s1, n_x, count, w, z)
-            else:
-                fastlr_z_strided_f(origin, s0, s1, n_x, count, w, z)
+        z_tile(origin, s0, s1, n_x, count, plan, w, z)
         fastlr_activate(z, Y + start, count, b, dz, sums)
-        if layout == 0:
-            if floating is double:
-                fastlr_dw_columns_d(origin, s1, n_x, count, dz, dw)
-            else:
-                fastlr_dw_columns_f(origin, s1, n_x, count, dz, dw)
-        elif layout == 1:
-            if floating is double:
-                fastlr_dw_rows_d(origin, s0, n_x, count, dz, dw)
-            else:
-                fastlr_dw_rows_f(origin, s0, n_x, count, dz, dw)
-        else:
-            if floating is double:
-                fastlr_dw_strided_d(origin, s0, s1, n_x, count, dz, dw)
-            else:
-                fastlr_dw_strided_f(origin, s0, s1, n_x, count, dz, dw)
+        dw_tile(origin, s0, s1, n_x, count, plan, dz, dw)
         start += count
 
 
@@ -407,7 +308,7 @@ cdef void fused(const floating[:, :] X, const double *w, double b, const double 
         J = sums[0]
         db_sum = sums[1]
     else:
-        pad = (n_x + LINE_DOUBLES - 1) // LINE_DOUBLES * LINE_DOUBLES
+        pad = pad_lines(n_x)
         for c in prange(n_chunks, num_threads=n_chunks, schedule="static", chunksize=1):
             lo = c * m // n_chunks
             hi = (c + 1) * m // n_chunks
@@ -490,7 +391,7 @@ cdef int chunks_for(Py_ssize_t size, Py_ssize_t m, object forced) except -1:
 cdef object allocate(int variant, Py_ssize_t n_x, Py_ssize_t m, bint single, int n_chunks,
                      Work *work):
     """One float64 array for all the scratch of ``variant``; ``work`` points into it."""
-    cdef Py_ssize_t pad = (n_x + LINE_DOUBLES - 1) // LINE_DOUBLES * LINE_DOUBLES
+    cdef Py_ssize_t pad = pad_lines(n_x)
     cdef Py_ssize_t size = 0, vectors = 0, floats = 0
     cdef double *base
     if variant == LOOP or variant == VECTORIZED:

@@ -134,6 +134,46 @@ FASTLR_CLONES static void fastlr_activate(
     sums[1] += db;
 }
 
+/* The estimator's activations (fastlr.backends._cython_model), for k < count: zk = z[k] + b,
+ * s = sw[k] (a sample weight), labels y[k] in {0, 1}: dz[k] = s (σ(zk) - y[k]) and
+ * h[k] = s σ(zk)(1 - σ(zk)) = s e/(1 + e)^2, the Hessian's weight; sums += (Σ s L, Σ dz) */
+FASTLR_CLONES static void fastlr_activate_weighted(
+    const double *restrict z, const double *restrict y, const double *restrict sw,
+    Py_ssize_t count, double b, double *restrict dz, double *restrict h,
+    double *restrict sums)
+{
+    double J = 0.0, db = 0.0;
+    FASTLR_PRAGMA(omp simd reduction(+:J, db))
+    for (Py_ssize_t k = 0; k < count; k++) {
+        double zk = z[k] + b, s = sw[k];
+        double e = fastlr_exp_nonpositive(-fabs(zk));
+        double u = 1.0 / (1.0 + e);
+        double a = zk >= 0.0 ? u : e * u;
+        double d = s * (a - y[k]);
+        dz[k] = d;
+        h[k] = s * (e * u) * u;
+        J += s * (((zk > 0.0 ? zk : 0.0) + fastlr_log1p_unit(e)) - y[k] * zk);
+        db += d;
+    }
+    sums[0] += J;
+    sums[1] += db;
+}
+/* The Hessian-vector product's middle step, for k < count: dz[k] = h[k] (z[k] + vb);
+ * sums[1] += Σ dz */
+FASTLR_CLONES static void fastlr_hess_weight(
+    const double *restrict z, const double *restrict h, Py_ssize_t count, double vb,
+    double *restrict dz, double *restrict sums)
+{
+    double db = 0.0;
+    FASTLR_PRAGMA(omp simd reduction(+:db))
+    for (Py_ssize_t k = 0; k < count; k++) {
+        double d = h[k] * (z[k] + vb);
+        dz[k] = d;
+        db += d;
+    }
+    sums[1] += db;
+}
+
 
 /* The primitives that read X, once per element type: fastlr_z_columns_d, ..._f,
  * fastlr_dw_columns_*, fastlr_z_rows_*, fastlr_dw_rows_*, fastlr_z_strided_*,

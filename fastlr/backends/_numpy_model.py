@@ -1,0 +1,46 @@
+"""The estimator's kernels (:class:`fastlr.LogisticRegression`) in NumPy: their contract.
+
+Every backend with a ``model_module`` (see :mod:`fastlr.backends`) exposes these two
+functions with these signatures; the compiled ones (``_cython_model``, ``_numba_model``)
+do each in one pass over ``X``, this one in two BLAS products.
+
+``X`` is scikit-learn's (n_samples, n_features), float64 or float32, any memory order,
+read in place; ``w``/``v`` (n_features,), ``y`` (labels 0. or 1.), ``sw`` (sample
+weights) and ``h`` (n_samples,) are contiguous float64; sums are float64. ``z = X w + b``,
+``σ`` the logistic function, ``L = log(1 + e^z) - y z`` the log-loss, ``dz = s (σ(z) - y)``.
+
+``loss_gradient(w, b, X, y, sw, grad, h=None, n_threads=1) -> (Σ s L, Σ dz)``
+    writes ``Σ dz x`` into ``grad`` and, when ``h`` is given, ``s σ(z)(1 - σ(z))`` into it.
+``hessp(v, vb, X, h, out, n_threads=1) -> (0.0, Σ h (X v + vb))``
+    writes ``Xᵀ(h ⊙ (X v + vb))`` into ``out``.
+
+``n_threads`` is how many threads a kernel may use (this one leaves it to NumPy's BLAS).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["hessp", "loss_gradient"]
+
+
+def loss_gradient(w, b, X, y, sw, grad, h=None, n_threads=1):
+    """See the module docstring."""
+    z = X @ w.astype(X.dtype, copy=False) + b  # z in X's dtype, like NumPy's own products
+    z = z.astype(np.float64, copy=False)
+    e = np.exp(-np.abs(z))
+    u = 1.0 / (1.0 + e)
+    a = np.where(z >= 0.0, u, e * u)
+    dz = sw * (a - y)
+    loss = sw * ((np.maximum(z, 0.0) + np.log1p(e)) - y * z)
+    grad[:] = X.T @ dz.astype(X.dtype, copy=False)
+    if h is not None:
+        h[:] = sw * e * u * u
+    return float(loss.sum()), float(dz.sum())
+
+
+def hessp(v, vb, X, h, out, n_threads=1):
+    """See the module docstring."""
+    t = h * ((X @ v.astype(X.dtype, copy=False)) + vb)
+    out[:] = X.T @ t.astype(X.dtype, copy=False)
+    return 0.0, float(t.sum())

@@ -1,0 +1,236 @@
+"""``fastlr.LogisticRegression``: a scikit-learn classifier on fastlr's one-pass kernels.
+
+Needs scikit-learn (``pip install "fastlr[sklearn]"``); ``import fastlr`` does not import
+this module: ``fastlr.LogisticRegression`` does, the first time it is used.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import softmax
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    assert_all_finite,
+    check_is_fitted,
+    validate_data,
+)
+
+from fastlr import objective, registry, solvers, threads
+
+#: X with fewer elements than this is fitted on one thread: a thread team costs more than
+#: it wins back on a few tens of microseconds of work
+PARALLEL_MIN_ELEMENTS = 40_000
+
+
+class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
+    """Logistic regression with scikit-learn's objective, trained by fastlr's kernels.
+
+    Minimizes ``C Σ s_i L(y_i, x_i·w + b) + ½‖w‖²`` (``penalty="l2"``; the intercept is
+    not penalized) — scikit-learn's objective, so ``coef_`` matches scikit-learn's
+    ``LogisticRegression`` at the same ``C`` — or the unpenalized log-loss
+    (``penalty=None``). Two classes: one pass over ``X`` per loss-and-gradient (and per
+    Hessian–vector product) by the compiled kernels; more than two: the multinomial
+    (softmax) model, as scikit-learn's, by NumPy's matrix products.
+
+    ``X`` is read in place: C- or F-ordered, float64 or float32 (float32 stays float32 and
+    is accumulated in float64); other dtypes are converted to float64 once.
+
+    Parameters
+    ----------
+    penalty : {"l2", None}, default="l2"
+    C : float > 0, default=1.0
+        Inverse regularization strength, as in scikit-learn.
+    fit_intercept : bool, default=True
+    solver : {"auto", "lbfgs", "newton-cg", "gd"}, default="auto"
+        ``"auto"``: lbfgs for two classes and more than 4 samples per feature, else
+        newton-cg (few samples for many features, or the multinomial model: problems where
+        L-BFGS needs hundreds of passes and Newton a dozen steps; chosen by measurement:
+        README, "Training a model"). ``"gd"``: the lecture's
+        fixed-step gradient descent (``learning_rate``, ``max_iter`` steps, no stopping
+        test; with ``penalty=None`` and ``C`` unused it is the course's model).
+    tol : float >= 0, default=1e-4
+        Stop when the largest entry of the gradient of ``f = F / (C Σ s)`` is at most
+        ``tol`` (scikit-learn's criterion).
+    max_iter : int >= 1, default=100
+        Most iterations of the solver (``gd``: the number of steps).
+    learning_rate : float > 0, default=0.005
+        The step of ``solver="gd"`` (the course's cat model: 0.005).
+    warm_start : bool, default=False
+        Start from the previous fit's coefficients.
+    n_threads : int >= 1 or None, default=None
+        Threads of the kernels (None: :func:`fastlr.get_num_threads`).
+    backend : {"auto", "cython", "numba", "numpy"}, default="auto"
+        Whose kernels (``"auto"``: the fastest available, Cython first).
+    verbose : int >= 0, default=0
+
+    Attributes
+    ----------
+    classes_, coef_ (1 or K, n_features), intercept_ (1 or K,), n_features_in_,
+    feature_names_in_, n_iter_ (1,), costs_ (``gd``: the cost every 100 steps),
+    solver_ (the solver used), backend_ (the kernels used), fit_stats_ (dict: passes
+    over X, seconds in the kernels, seconds of the whole fit).
+    """
+
+    _parameter_constraints = {
+        "penalty": [StrOptions({"l2"}), None],
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "fit_intercept": ["boolean"],
+        "solver": [StrOptions({"auto", *solvers.SOLVERS})],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "warm_start": ["boolean"],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "backend": [StrOptions({"auto", *(b.name for b in registry.DESCRIPTORS
+                                         if b.model_module)})],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, penalty="l2", *, C=1.0, fit_intercept=True, solver="auto", tol=1e-4,
+                 max_iter=100, learning_rate=0.005, warm_start=False, n_threads=None,
+                 backend="auto", verbose=0):
+        self.penalty = penalty
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.warm_start = warm_start
+        self.n_threads = n_threads
+        self.backend = backend
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to ``X`` (n_samples, n_features) and labels ``y`` (any two or more
+        values), ``sample_weight`` optional (non-negative, not all zero)."""
+        started = time.perf_counter()
+        self._validate_params()
+        # NaN/inf in X: the first evaluation of the objective is not finite, and then
+        # scikit-learn's check says where (a pass over X of its own would cost a pass)
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order=None,
+                             ensure_min_samples=1, ensure_all_finite=False)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)  # without return_inverse: hashing, 10x faster
+        if self.classes_.size < 2:
+            raise ValueError("This solver needs samples of at least 2 classes in the data, "
+                             f"but the data contains only one class: {self.classes_[0]!r}")
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                             ensure_non_negative=True)
+        if not sample_weight.sum() > 0:
+            raise ValueError("sample_weight must not be all zero")
+        n_classes, n_features = self.classes_.size, X.shape[1]
+        l2 = 1.0 / (self.C * sample_weight.sum()) if self.penalty == "l2" else 0.0
+        n_threads = self.n_threads or threads.get_num_threads()
+        if X.size < PARALLEL_MIN_ELEMENTS:
+            n_threads = 1
+        if n_classes == 2:
+            self.backend_, kernels = registry.load_model(self.backend)
+            problem = objective.Binary(X, (y == self.classes_[1]).astype(np.float64),
+                                       sample_weight,
+                                       l2=l2, fit_intercept=self.fit_intercept,
+                                       kernels=kernels, n_threads=n_threads)
+        else:
+            self.backend_ = "numpy"
+            codes = np.searchsorted(self.classes_, y)
+            problem = objective.Multinomial(X, np.eye(n_classes)[codes], sample_weight,
+                                            l2=l2, fit_intercept=self.fit_intercept)
+        x0 = self._start(problem, n_classes, n_features)
+        self.solver_ = self._choose_solver(X)
+        limiter = threads.limit_blas(1) if n_classes == 2 else None
+        try:
+            result = self._solve(problem, x0)
+        except objective.NotFinite as error:
+            assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+            raise ValueError(f"the objective overflowed to {error.args[0]} although X is "
+                             f"finite (solver {self.solver_!r}): scale X") from None
+        finally:
+            if limiter is not None:
+                limiter.restore_original_limits()
+        if not np.isfinite(result.x).all():
+            raise ValueError(f"the coefficients overflowed to NaN/inf (solver "
+                             f"{self.solver_!r}); lower learning_rate (got "
+                             f"{self.learning_rate}) or scale X")
+        if not result.converged:
+            warnings.warn(f"fastlr {self.solver_} did not converge in max_iter="
+                          f"{self.max_iter} iterations ({result.message or 'tol not met'}):"
+                          " increase max_iter or scale the data", ConvergenceWarning,
+                          stacklevel=2)
+        rows = result.x.reshape(1 if n_classes == 2 else n_classes, -1)
+        self.coef_ = rows[:, :n_features].astype(X.dtype)
+        self.intercept_ = (rows[:, -1].astype(X.dtype) if self.fit_intercept
+                           else np.zeros(rows.shape[0], dtype=X.dtype))
+        self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
+        self.costs_ = result.costs
+        self.fit_stats_ = {"evaluations": problem.evaluations, "products": problem.products,
+                           "kernel_seconds": problem.kernel_seconds,
+                           "seconds": time.perf_counter() - started}
+        return self
+
+    def _start(self, problem, n_classes, n_features):
+        """Zeros, or the previous coefficients with ``warm_start`` (same shapes)."""
+        x0 = np.zeros(problem.size)
+        if self.warm_start and hasattr(self, "coef_"):
+            rows = 1 if n_classes == 2 else n_classes
+            if self.coef_.shape == (rows, n_features):
+                start = np.zeros((rows, problem.size // rows))
+                start[:, :n_features] = self.coef_
+                if self.fit_intercept:
+                    start[:, -1] = self.intercept_
+                x0 = start.ravel()
+        return x0
+
+    def _choose_solver(self, X):
+        if self.solver != "auto":
+            return self.solver
+        n_samples, n_features = X.shape
+        if self.classes_.size == 2 and n_samples > 4 * n_features:
+            return "lbfgs"
+        return "newton-cg"
+
+    def _solve(self, problem, x0):
+        if self.solver_ == "gd":
+            return solvers.gd(problem, x0, learning_rate=self.learning_rate,
+                              max_iter=self.max_iter, verbose=self.verbose)
+        return solvers.SOLVERS[self.solver_](problem, x0, tol=self.tol,
+                                             max_iter=self.max_iter, verbose=self.verbose)
+
+    def predict_proba(self, X):
+        """Probability of each class (columns in the order of ``classes_``)."""
+        check_is_fitted(self)
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            p = np.empty((scores.shape[0], 2), dtype=np.float64)
+            p[:, 1] = _sigmoid(scores)
+            p[:, 0] = _sigmoid(-scores)
+            return p
+        return softmax(np.asarray(scores, dtype=np.float64), copy=False)
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`, computed without rounding to 0 first."""
+        check_is_fitted(self)
+        scores = np.asarray(self.decision_function(X), dtype=np.float64)
+        if scores.ndim == 1:
+            return np.column_stack([-np.logaddexp(0.0, scores), -np.logaddexp(0.0, -scores)])
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def _sigmoid(z):
+    """σ(z) without overflow."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0, e) / (1.0 + e)

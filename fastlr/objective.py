@@ -1,0 +1,169 @@
+"""What :class:`fastlr.LogisticRegression` minimizes: scikit-learn's objective, its scaling.
+
+    F(w, b) = C Σ_i s_i L(y_i, x_i·w + b) + ½‖w‖²        (the intercept is not penalized)
+
+is minimized as ``f = F / (C Σ s) = Σ s L / Σ s + ½ λ ‖w‖²`` with ``λ = 1 / (C Σ s)``, as
+scikit-learn's lbfgs, newton-cg and newton-cholesky do: the optimum is the same, and
+``tol`` means what it means there (the largest entry of ∇f). ``penalty=None`` is λ = 0.
+
+The coefficients are one flat float64 vector ``x``: ``[w, b]`` (``[w]`` without an
+intercept) for two classes; for ``K > 2`` classes the rows of a (K, n_features [+ 1])
+matrix, one per class, as scikit-learn's multinomial ``coef_`` and ``intercept_``.
+
+:class:`Binary` evaluates ``f``, ``∇f`` and Hessian–vector products with one backend's
+kernels (one pass over ``X`` each; see :mod:`fastlr.backends._numpy_model`), and counts
+the calls and their time; :class:`Multinomial` does the same with NumPy's products.
+Neither copies ``X``: beyond it, an objective holds O(n_samples · K + n_features · K).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+class NotFinite(ArithmeticError):
+    """The objective is NaN or inf: NaN/inf in ``X`` (the estimator says which), or an
+    overflow. Every evaluation checks it, so ``X`` need not be checked in a pass of its own."""
+
+
+class Binary:
+    """Two classes, labels ``y`` in {0., 1.}: ``f``, ``∇f`` and ``∇²f v`` by ``kernels``."""
+
+    def __init__(self, X, y, sample_weight, *, l2, fit_intercept, kernels, n_threads):
+        self.X, self.y, self.sw = X, y, sample_weight
+        self.scale = 1.0 / float(sample_weight.sum())
+        self.l2 = float(l2)
+        self.fit_intercept = bool(fit_intercept)
+        self.kernels = kernels
+        self.n_threads = int(n_threads)
+        self.n_features = X.shape[1]
+        self.size = self.n_features + self.fit_intercept
+        self._sums = np.empty(self.n_features)
+        self._h = np.empty(X.shape[0])       # Hessian weights where the Hessian is taken
+        self._h_next = np.empty(X.shape[0])  # ... at the last point loss_gradient saw
+        #: kernel calls (loss_gradient, hessp) and their seconds: the solver's own time is
+        #: the rest of the fit's
+        self.evaluations = 0
+        self.products = 0
+        self.kernel_seconds = 0.0
+
+    def split(self, x):
+        """``(w, b)`` of the flat coefficients ``x``."""
+        return x[:self.n_features], (float(x[-1]) if self.fit_intercept else 0.0)
+
+    def loss_gradient(self, x, hessian=False):
+        """``(f, ∇f)`` at ``x``; with ``hessian``, also the Hessian's weights there, which
+        :meth:`take_hessian` makes the ones :meth:`hessp` uses."""
+        w, b = self.split(x)
+        start = time.perf_counter()
+        loss, db = self.kernels.loss_gradient(w, b, self.X, self.y, self.sw, self._sums,
+                                              self._h_next if hessian else None,
+                                              self.n_threads)
+        self.kernel_seconds += time.perf_counter() - start
+        self.evaluations += 1
+        if not np.isfinite(loss):
+            raise NotFinite(loss)
+        grad = np.empty(self.size)
+        np.multiply(self._sums, self.scale, out=grad[:self.n_features])
+        if self.l2:
+            grad[:self.n_features] += self.l2 * w
+        if self.fit_intercept:
+            grad[-1] = db * self.scale
+        return loss * self.scale + 0.5 * self.l2 * float(np.dot(w, w)), grad
+
+    def take_hessian(self):
+        """From now on :meth:`hessp` is the Hessian at the last point of :meth:`loss_gradient`
+        called with ``hessian=True``."""
+        self._h, self._h_next = self._h_next, self._h
+
+    def hessp(self, v):
+        """``∇²f v`` at the point of :meth:`take_hessian`."""
+        u, ub = self.split(v)
+        start = time.perf_counter()
+        _, total = self.kernels.hessp(u, ub, self.X, self._h, self._sums, self.n_threads)
+        self.kernel_seconds += time.perf_counter() - start
+        self.products += 1
+        out = np.empty(self.size)
+        np.multiply(self._sums, self.scale, out=out[:self.n_features])
+        if self.l2:
+            out[:self.n_features] += self.l2 * u
+        if self.fit_intercept:
+            out[-1] = total * self.scale
+        return out
+
+
+class Multinomial:
+    """``K > 2`` classes, ``Y`` one-hot (n_samples, K): the softmax cross-entropy, by
+    NumPy's matrix products (``X`` read twice per call, in place)."""
+
+    def __init__(self, X, Y, sample_weight, *, l2, fit_intercept, n_threads=1):
+        self.X, self.Y, self.sw = X, Y, sample_weight
+        self.scale = 1.0 / float(sample_weight.sum())
+        self.l2 = float(l2)
+        self.fit_intercept = bool(fit_intercept)
+        self.n_classes = Y.shape[1]
+        self.n_features = X.shape[1]
+        self.width = self.n_features + self.fit_intercept
+        self.size = self.n_classes * self.width
+        self._P = None  # class probabilities where the Hessian is taken
+        self._P_next = None
+        self.evaluations = 0
+        self.products = 0
+        self.kernel_seconds = 0.0
+
+    def split(self, x):
+        """``(W, b)``: W (K, n_features), b (K,) of the flat coefficients."""
+        rows = x.reshape(self.n_classes, self.width)
+        b = rows[:, -1] if self.fit_intercept else np.zeros(self.n_classes)
+        return rows[:, :self.n_features], b
+
+    def _scores(self, W, b):
+        Z = self.X @ W.T.astype(self.X.dtype, copy=False)
+        return Z.astype(np.float64, copy=False) + b
+
+    def _gradient_rows(self, G, W):
+        """The flat gradient from the per-sample gradient rows ``G`` (n_samples, K)."""
+        out = np.empty((self.n_classes, self.width))
+        out[:, :self.n_features] = (G.T.astype(self.X.dtype, copy=False) @ self.X) * self.scale
+        out[:, :self.n_features] += self.l2 * W
+        if self.fit_intercept:
+            out[:, -1] = G.sum(axis=0) * self.scale
+        return out.ravel()
+
+    def loss_gradient(self, x, hessian=False):
+        """``(f, ∇f)`` at ``x`` (``hessian``: see :meth:`Binary.loss_gradient`)."""
+        start = time.perf_counter()
+        W, b = self.split(x)
+        Z = self._scores(W, b)
+        Z -= Z.max(axis=1, keepdims=True)
+        P = np.exp(Z)
+        total = P.sum(axis=1, keepdims=True)
+        P /= total
+        loss = np.log(total[:, 0]) - (Z * self.Y).sum(axis=1)
+        f = float(self.sw @ loss) * self.scale + 0.5 * self.l2 * float(np.sum(W * W))
+        if not np.isfinite(f):
+            raise NotFinite(f)
+        grad = self._gradient_rows((P - self.Y) * self.sw[:, None], W)
+        if hessian:
+            self._P_next = P
+        self.kernel_seconds += time.perf_counter() - start
+        self.evaluations += 1
+        return f, grad
+
+    def take_hessian(self):
+        """See :meth:`Binary.take_hessian`."""
+        self._P = self._P_next
+
+    def hessp(self, v):
+        """``∇²f v`` at the point of :meth:`take_hessian`."""
+        start = time.perf_counter()
+        V, vb = self.split(v)
+        P = self._P
+        Zv = self._scores(V, vb)
+        T = P * (Zv - (P * Zv).sum(axis=1, keepdims=True)) * self.sw[:, None]
+        out = self._gradient_rows(T, V)
+        self.kernel_seconds += time.perf_counter() - start
+        self.products += 1
+        return out
