@@ -68,6 +68,16 @@ def _elements(text):
     return int(value)
 
 
+def _fit_shapes(text):
+    from fastlr.bench.fit import SHAPES
+
+    shapes = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [shape for shape in shapes if shape not in SHAPES]
+    if unknown or not shapes:
+        raise argparse.ArgumentTypeError(f"expected some of {', '.join(SHAPES)}; got {text!r}")
+    return shapes
+
+
 def _positive_float(text):
     try:
         value = float(text)
@@ -101,14 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="comma-separated sizes: tiny (2x3, the course's example), cat "
                             "(12288x209, the default), tall (100x100000), wide (1000x10000) "
                             "or N_XxM")
-    bench.add_argument("--dtype", type=_dtypes, default=["float64"], metavar="DTYPE",
-                       help="float64 (default), float32, or float64,float32")
+    bench.add_argument("--dtype", type=_dtypes, default=None, metavar="DTYPE",
+                       help="float64 (default; --fit: float64,float32), float32, or "
+                            "float64,float32")
     bench.add_argument("--order", choices=["F", "C"], default="F",
                        help="memory order of X: F (default; the course's X, each example a "
                             "contiguous column) or C")
-    bench.add_argument("--repeats", type=_positive_int, default=10,
+    bench.add_argument("--repeats", type=_positive_int, default=None,
                        help="timed samples per fast implementation (default 10; interpreted "
-                            "ones: at most 3)")
+                            "ones: at most 3; --fit: fits per contender, default 3)")
     bench.add_argument("--slow-budget", type=_positive_float, default=None, metavar="SECONDS",
                        help="seconds each interpreted implementation (python loop/vectorized, "
                             "numpy loop) may take per problem (default 12; 1 with --scaling)")
@@ -138,6 +149,18 @@ def build_parser() -> argparse.ArgumentParser:
                             "DIR/scaling.json and DIR/scaling.png)")
     bench.add_argument("--no-progress", action="store_true",
                        help="no progress bar on stderr")
+    bench.add_argument("--fit", action="store_true",
+                       help="time to the optimum instead: fastlr.LogisticRegression against "
+                            "scikit-learn, scikit-learn-intelex and glum where installed "
+                            "(~3-4 min; needs fastlr[sklearn]; 800 MB per large shape)")
+    bench.add_argument("--shapes", type=_fit_shapes, default=None, metavar="SHAPES",
+                       help="with --fit: cat, 1000000x100, 100000x1000 (default: all three)")
+    bench.add_argument("--peer-budget", type=_positive_float, default=30.0, metavar="SECONDS",
+                       help="with --fit: leave out a peer known to take longer at a shape "
+                            "(default 30)")
+    bench.add_argument("--data", default=None, metavar="DIR",
+                       help="with --fit: the folder of the course's .h5 files (default: "
+                            "$FASTLR_COURSE_DATA or ../shared/data)")
     bench.set_defaults(bench_parser=bench)
 
     info = commands.add_parser(
@@ -166,7 +189,15 @@ def main(argv=None) -> int:
 
 
 def _scaling_conflict(args) -> str | None:
-    """Why the other options do not go with ``--scaling`` (or the reverse), or None."""
+    """Why the other options do not go with ``--scaling`` or ``--fit`` (or the reverse)."""
+    fit_only = [name for name in ("shapes", "data") if getattr(args, name)]
+    if args.fit:
+        others = [name for name in ("sizes", "scaling", "condition", "interleave_size",
+                                    "backends", "out", "max_elements") if getattr(args, name)]
+        if others:
+            return f"--fit does not take --{others[0].replace('_', '-')}"
+    elif fit_only:
+        return f"--{fit_only[0]} applies to --fit only"
     if args.scaling:
         if args.sizes:
             return "--sizes and --scaling exclude each other (--max-elements caps --scaling)"
@@ -174,7 +205,7 @@ def _scaling_conflict(args) -> str | None:
             return "--scaling measures the steady condition only"
         if args.interleave_size:
             return "--interleave-size does not apply to --scaling (steady only)"
-        if len(args.dtype) > 1:
+        if args.dtype and len(args.dtype) > 1:
             return "--scaling takes one --dtype"
     elif args.max_elements:
         return "--max-elements applies to --scaling only"
@@ -186,6 +217,10 @@ def _scaling_conflict(args) -> str | None:
 def run_bench(args) -> int:
     from fastlr import bench, threads
 
+    if args.fit:
+        return _run_fit(args)
+    args.dtype = args.dtype or ["float64"]
+    args.repeats = args.repeats or 10
     sizes = args.sizes or [bench.SIZES[name] for name in bench.DEFAULT_SIZES]
     conditions = args.condition or list(bench.CONDITIONS)
     slow_budget = args.slow_budget or (1.0 if args.scaling else 12.0)
@@ -248,6 +283,23 @@ def run_bench(args) -> int:
     return _write(args, report, "results.json", "speedup.png", bench.plot)
 
 
+def _run_fit(args) -> int:
+    from fastlr import threads
+
+    try:
+        import sklearn  # noqa: F401
+
+        from fastlr.bench import fit
+    except ImportError as error:
+        print(f"fastlr bench --fit needs scikit-learn: pip install 'fastlr[sklearn]' ({error})",
+              file=sys.stderr)
+        return 1
+    if args.threads:
+        threads.set_num_threads(args.threads)
+    return fit.run(args.shapes, args.dtype or ["float64", "float32"], args.repeats or 3,
+                   args.peer_budget, args.data)
+
+
 def _write(args, report, json_name, png_name, plot) -> int:
     """The command line into the report, and with ``--out`` its JSON and its figure."""
     report["settings"]["command"] = " ".join(["fastlr", *args.argv])
@@ -298,56 +350,9 @@ def _run_scaling(args, bench, pairs, backends, slow_budget, progress, limits) ->
     return _write(args, report, "scaling.json", "scaling.png", bench.plot_scaling)
 
 
-def info_dict() -> dict:
-    """What ``fastlr info`` reports, as a dict."""
-    import fastlr
-    from fastlr import autotune, bench
-
-    implementations = [{"backend": i.backend, "variant": i.variant, "available": i.available,
-                        "reason": i.reason} for i in fastlr.implementations()]
-    machine = bench.machine_info()  # after implementations(): the backends are imported
-    optional = {name: bench.package_version(dist) for name, dist in
-                (("matplotlib", "matplotlib"), ("threadpoolctl", "threadpoolctl"),
-                 ("h5py", "h5py"), ("scikit-learn", "scikit-learn"))}
-    environment = {name: os.environ.get(name) for name in
-                   ("FASTLR_BACKEND", "FASTLR_AUTOTUNE", "FASTLR_CACHE_DIR", "NUMBA_NUM_THREADS",
-                    "NUMBA_THREADING_LAYER", "NUMBA_CACHE_DIR", "OMP_NUM_THREADS",
-                    "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS") if os.environ.get(name)}
-    return {"machine": machine, "implementations": implementations, "optional": optional,
-            "environment": environment, "autotune_cache": str(autotune.cache_path())}
-
-
-def format_info(info: dict) -> str:
-    from fastlr import bench
-
-    machine = info["machine"]
-    lines = [f"fastlr {machine['fastlr']}", ""]
-    lines += bench.format_machine(machine, details=True)
-    lines += ["", "optional packages"]
-    hints = {"matplotlib": 'fastlr bench --out plots (pip install "fastlr[bench]")',
-             "threadpoolctl": 'BLAS thread counts (pip install "fastlr[bench]")',
-             "h5py": 'the course\'s .h5 data files (pip install "fastlr[data]")',
-             "scikit-learn": "bench/roofline.py's comparison"}
-    for name, version in info["optional"].items():
-        lines.append(f"  {name:<14}{version or 'not installed':<15}{hints[name]}")
-    if info["environment"]:
-        lines += ["", "environment"]
-        lines += [f"  {name}={value}" for name, value in info["environment"].items()]
-    lines += ["", f"fastest() measurements are cached in {info['autotune_cache']}"]
-    lines += ["", "implementations"]
-    by_backend = {}
-    for item in info["implementations"]:
-        by_backend.setdefault(item["backend"], []).append(item)
-    for items in by_backend.values():
-        for item in items:
-            label = f"{item['backend']} {bench.VARIANT_LABELS[item['variant']]}"
-            lines.append(f"  {label:<30}{'available' if item['available'] else 'unavailable'}")
-        reasons = dict.fromkeys(item["reason"] for item in items if not item["available"])
-        lines += [bench.wrap(f"why: {reason}", "      ") for reason in reasons]
-    return "\n".join(lines)
-
-
 def run_info(args) -> int:
+    from fastlr.info import format_info, info_dict
+
     info = info_dict()
     if args.json:
         import json

@@ -157,14 +157,13 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         except objective.NotFinite as error:
             assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
             raise ValueError(f"the objective overflowed to {error.args[0]} although X is "
-                             f"finite (solver {self.solver_!r}): scale X") from None
+                             f"finite (solver {self.solver_!r}): {self._remedy()}") from None
         finally:
             if limiter is not None:
                 limiter.restore_original_limits()
         if not np.isfinite(result.x).all():
             raise ValueError(f"the coefficients overflowed to NaN/inf (solver "
-                             f"{self.solver_!r}); lower learning_rate (got "
-                             f"{self.learning_rate}) or scale X")
+                             f"{self.solver_!r}): {self._remedy()}")
         if not result.converged:
             warnings.warn(f"fastlr {self.solver_} did not converge in max_iter="
                           f"{self.max_iter} iterations ({result.message or 'tol not met'}):"
@@ -180,6 +179,11 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
                            "kernel_seconds": problem.kernel_seconds,
                            "seconds": time.perf_counter() - started}
         return self
+
+    def _remedy(self):
+        if self.solver_ == "gd":
+            return f"lower learning_rate (got {self.learning_rate}) or scale X"
+        return "scale X (e.g. StandardScaler)"
 
     def _start(self, problem, n_classes, n_features):
         """Zeros, or the previous coefficients with ``warm_start`` (same shapes)."""

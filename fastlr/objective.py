@@ -41,8 +41,7 @@ class Binary:
         self.n_features = X.shape[1]
         self.size = self.n_features + self.fit_intercept
         self._sums = np.empty(self.n_features)
-        self._h = np.empty(X.shape[0])       # Hessian weights where the Hessian is taken
-        self._h_next = np.empty(X.shape[0])  # ... at the last point loss_gradient saw
+        self._h = None  # the Hessian's weights at the last point asked for (allocated then)
         #: kernel calls (loss_gradient, hessp) and their seconds: the solver's own time is
         #: the rest of the fit's
         self.evaluations = 0
@@ -53,13 +52,16 @@ class Binary:
         """``(w, b)`` of the flat coefficients ``x``."""
         return x[:self.n_features], (float(x[-1]) if self.fit_intercept else 0.0)
 
+    @np.errstate(over="ignore", invalid="ignore")  # a NaN/inf result raises NotFinite
     def loss_gradient(self, x, hessian=False):
-        """``(f, ∇f)`` at ``x``; with ``hessian``, also the Hessian's weights there, which
-        :meth:`take_hessian` makes the ones :meth:`hessp` uses."""
+        """``(f, ∇f)`` at ``x``; with ``hessian``, :meth:`hessp` is from then on the Hessian
+        at ``x``."""
         w, b = self.split(x)
+        if hessian and self._h is None:
+            self._h = np.empty(self.X.shape[0])
         start = time.perf_counter()
         loss, db = self.kernels.loss_gradient(w, b, self.X, self.y, self.sw, self._sums,
-                                              self._h_next if hessian else None,
+                                              self._h if hessian else None,
                                               self.n_threads)
         self.kernel_seconds += time.perf_counter() - start
         self.evaluations += 1
@@ -73,13 +75,8 @@ class Binary:
             grad[-1] = db * self.scale
         return loss * self.scale + 0.5 * self.l2 * float(np.dot(w, w)), grad
 
-    def take_hessian(self):
-        """From now on :meth:`hessp` is the Hessian at the last point of :meth:`loss_gradient`
-        called with ``hessian=True``."""
-        self._h, self._h_next = self._h_next, self._h
-
     def hessp(self, v):
-        """``∇²f v`` at the point of :meth:`take_hessian`."""
+        """``∇²f v`` at the last point :meth:`loss_gradient` was asked ``hessian=True`` at."""
         u, ub = self.split(v)
         start = time.perf_counter()
         _, total = self.kernels.hessp(u, ub, self.X, self._h, self._sums, self.n_threads)
@@ -107,8 +104,7 @@ class Multinomial:
         self.n_features = X.shape[1]
         self.width = self.n_features + self.fit_intercept
         self.size = self.n_classes * self.width
-        self._P = None  # class probabilities where the Hessian is taken
-        self._P_next = None
+        self._P = None  # class probabilities at the last point asked for the Hessian
         self.evaluations = 0
         self.products = 0
         self.kernel_seconds = 0.0
@@ -132,6 +128,7 @@ class Multinomial:
             out[:, -1] = G.sum(axis=0) * self.scale
         return out.ravel()
 
+    @np.errstate(over="ignore", invalid="ignore")
     def loss_gradient(self, x, hessian=False):
         """``(f, ∇f)`` at ``x`` (``hessian``: see :meth:`Binary.loss_gradient`)."""
         start = time.perf_counter()
@@ -147,17 +144,14 @@ class Multinomial:
             raise NotFinite(f)
         grad = self._gradient_rows((P - self.Y) * self.sw[:, None], W)
         if hessian:
-            self._P_next = P
+            self._P = P
         self.kernel_seconds += time.perf_counter() - start
         self.evaluations += 1
         return f, grad
 
-    def take_hessian(self):
-        """See :meth:`Binary.take_hessian`."""
-        self._P = self._P_next
-
+    @np.errstate(over="ignore", invalid="ignore")
     def hessp(self, v):
-        """``∇²f v`` at the point of :meth:`take_hessian`."""
+        """``∇²f v`` (see :meth:`Binary.hessp`)."""
         start = time.perf_counter()
         V, vb = self.split(v)
         P = self._P

@@ -14,8 +14,9 @@ NumPy: the kernels' passes over ``X`` are the cost.
     pass, solves ``∇²f p = -∇f`` by conjugate gradients to a relative accuracy
     ``min(0.5, √‖∇f‖₁)`` (one Hessian–vector pass per CG step; superlinear near the
     optimum), then backtracks along ``p`` (Armijo) from the full step. The trial point's
-    pass gives the next step's gradient and Hessian: a full step costs one pass plus the
-    CG passes.
+    pass gives the next step's gradient and Hessian weights (no pass of their own; one
+    buffer, since only the accepted point's are used): a full step costs one pass plus
+    the CG passes.
 ``gd``
     The lecture's gradient descent: ``max_iter`` fixed steps of ``learning_rate``, the cost
     recorded every 100 iterations, no stopping test.
@@ -73,7 +74,6 @@ def newton_cg(objective, x0, *, tol, max_iter, verbose=0):
     """Truncated Newton with a one-pass Hessian–vector product (see the module docstring)."""
     x = np.array(x0, dtype=np.float64)
     f, g = objective.loss_gradient(x, hessian=True)
-    objective.take_hessian()
     for k in range(max_iter):
         _report(verbose, "newton-cg", k, f, g)
         if np.max(np.abs(g)) <= tol:
@@ -92,8 +92,7 @@ def newton_cg(objective, x0, *, tol, max_iter, verbose=0):
             if step < 1e-10:
                 return Result(x, k, False, "the line search found no lower objective "
                                            "(rounding: the optimum is as close as it gets)")
-        objective.take_hessian()
-        x, f, g = trial, f_trial, g_trial
+        x, f, g = trial, f_trial, g_trial  # and the Hessian is the one at the trial point
     converged = np.max(np.abs(g)) <= tol
     return Result(x, max_iter, bool(converged), "" if converged else "max_iter reached")
 
@@ -136,7 +135,8 @@ def gd(objective, x0, *, learning_rate, max_iter, verbose=0):
             costs.append(f)
             if verbose:
                 print("Cost after iteration %i: %f" % (i, f), flush=True)
-        x -= learning_rate * g
+        with np.errstate(over="ignore", invalid="ignore"):  # the next f says NotFinite
+            x -= learning_rate * g
     return Result(x, max_iter, True, costs=costs)
 
 

@@ -30,6 +30,17 @@ COMPILED = tuple(name for name, backend in registry.BACKENDS.items() if backend.
 #: pairs quick enough for the course's cat data (12288 × 209, 2000 iterations)
 FAST_PAIRS = tuple(pair for pair in registry.PAIRS if pair not in registry.INTERPRETED)
 
+#: the course's published costs of its cat model, every 100 iterations (../shared/data)
+PUBLISHED_COSTS = [
+    0.693147, 0.584508, 0.466949, 0.376007, 0.331463, 0.303273, 0.279880, 0.260042,
+    0.242941, 0.228004, 0.214820, 0.203078, 0.192544, 0.183033, 0.174399, 0.166521,
+    0.159305, 0.152667, 0.146542, 0.140872,
+]
+
+#: backends with kernels for fastlr.LogisticRegression
+MODEL_BACKENDS = tuple(name for name, backend in registry.BACKENDS.items()
+                       if backend.model_module)
+
 #: float64 results against the reference
 TIGHT = {"rtol": 1e-9, "atol": 1e-12}
 #: products accumulated in float32 (float32 X through BLAS)
@@ -45,6 +56,14 @@ def unavailable(error):
     if REQUIRE_ALL:
         pytest.fail(f"FASTLR_REQUIRE_ALL=1 but {error}")
     pytest.skip(str(error))
+
+
+def load_model_or_skip(backend):
+    """The backend's estimator kernels, or skip (fail under FASTLR_REQUIRE_ALL=1)."""
+    try:
+        return registry.load_model(backend)[1]
+    except fastlr.BackendUnavailable as error:
+        unavailable(error)
 
 
 def get_or_skip(backend, variant):

@@ -4,17 +4,13 @@ import numpy as np
 import pytest
 
 import fastlr
+from helpers import PUBLISHED_COSTS
 
 W = np.array([[1.0], [2.0]])
 B = 2.0
 X = np.array([[1.0, 2.0, -1.0], [3.0, 4.0, -3.2]])
 Y = np.array([[1, 0, 1]])
 
-PUBLISHED_COSTS = [
-    0.693147, 0.584508, 0.466949, 0.376007, 0.331463, 0.303273, 0.279880, 0.260042,
-    0.242941, 0.228004, 0.214820, 0.203078, 0.192544, 0.183033, 0.174399, 0.166521,
-    0.159305, 0.152667, 0.146542, 0.140872,
-]
 
 
 def test_propagate_course_values(implementation):

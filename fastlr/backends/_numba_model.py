@@ -185,6 +185,14 @@ def _sum_parts(parts, n, out):
     return J, db
 
 
+def _check(w, X, out, per_sample):
+    """The shapes agree (the compiled loops do not check their indices)."""
+    m, n = X.shape
+    if w.shape != (n,) or out.shape != (n,) or any(a.shape != (m,) for a in per_sample):
+        raise ValueError(f"shapes do not agree: X {X.shape}, w {w.shape}, out {out.shape}, "
+                         f"per-sample {[a.shape for a in per_sample]}")
+
+
 def _chunks(m, n_threads):
     """Chunks for a pass: ``n_threads`` unless the samples are too few, 1 when another
     thread's parallel pass is running (the caller releases the lock it then holds)."""
@@ -201,6 +209,7 @@ def loss_gradient(w, b, X, y, sw, grad, h=None, n_threads=1):
     given, ``s σ(z)(1 - σ(z))``. ``w``, ``y`` (0 or 1) and ``sw`` are contiguous float64.
     """
     keep_h = h is not None
+    _check(w, X, grad, (y, sw, h) if keep_h else (y, sw))
     if not keep_h:
         h = np.empty(0)
     n_chunks = _chunks(X.shape[0], n_threads)
@@ -214,6 +223,7 @@ def loss_gradient(w, b, X, y, sw, grad, h=None, n_threads=1):
 
 def hessp(v, vb, X, h, out, n_threads=1):
     """One pass over ``X``: ``out = Xᵀ(h ⊙ (X v + vb))``; returns ``(0.0, Σ h (X v + vb))``."""
+    _check(v, X, out, (h,))
     n_chunks = _chunks(X.shape[0], n_threads)
     if n_chunks == 1:
         return 0.0, _hessp_chunk(v, float(vb), X, h, 0, X.shape[0], out)

@@ -24,6 +24,8 @@ import numpy as np
 __all__ = ["hessp", "loss_gradient"]
 
 
+# NaN/inf in X make the sums NaN (the estimator then says where they are): no warnings
+@np.errstate(invalid="ignore", over="ignore")
 def loss_gradient(w, b, X, y, sw, grad, h=None, n_threads=1):
     """See the module docstring."""
     z = X @ w.astype(X.dtype, copy=False) + b  # z in X's dtype, like NumPy's own products
@@ -39,6 +41,7 @@ def loss_gradient(w, b, X, y, sw, grad, h=None, n_threads=1):
     return float(loss.sum()), float(dz.sum())
 
 
+@np.errstate(invalid="ignore", over="ignore")
 def hessp(v, vb, X, h, out, n_threads=1):
     """See the module docstring."""
     t = h * ((X @ v.astype(X.dtype, copy=False)) + vb)
