@@ -26,6 +26,10 @@ from sklearn.utils.validation import (
 
 from fastlr import objective, registry, solvers, threads
 
+#: solver="auto" takes newton-gram when its two n_samples² matrices take at most this
+#: fraction of X's bytes (few samples, many features)
+GRAM_MEMORY = 0.08
+
 #: X with fewer elements than this is fitted on one thread: a thread team costs more than
 #: it wins back on a few tens of microseconds of work
 PARALLEL_MIN_ELEMENTS = 40_000
@@ -50,11 +54,14 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     C : float > 0, default=1.0
         Inverse regularization strength, as in scikit-learn.
     fit_intercept : bool, default=True
-    solver : {"auto", "lbfgs", "newton-cg", "gd"}, default="auto"
-        ``"auto"``: lbfgs for two classes and more than 4 samples per feature, else
-        newton-cg (few samples for many features, or the multinomial model: problems where
-        L-BFGS needs hundreds of passes and Newton a dozen steps; chosen by measurement:
-        README, "Training a model"). ``"gd"``: the lecture's
+    solver : {"auto", "lbfgs", "newton-cg", "newton-gram", "gd"}, default="auto"
+        ``"auto"`` (chosen by measurement: README, "Training a model"): two classes with an
+        L2 penalty and few samples for many features (the Gram matrix ``X Xᵀ`` within 8 %
+        of X's memory, e.g. the course's cat data): newton-gram, Newton's method on
+        ``X Xᵀ`` (:func:`fastlr.solvers.newton_gram`); two classes with more than 4 samples
+        per feature: lbfgs; otherwise (the multinomial model, or penalty=None on wide data)
+        newton-cg, which needs a dozen Newton steps where L-BFGS needs hundreds of
+        passes on ill-conditioned problems. ``"gd"``: the lecture's
         fixed-step gradient descent (``learning_rate``, ``max_iter`` steps, no stopping
         test; with ``penalty=None`` and ``C`` unused it is the course's model).
     tol : float >= 0, default=1e-4
@@ -150,7 +157,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             problem = objective.Multinomial(X, np.eye(n_classes)[codes], sample_weight,
                                             l2=l2, fit_intercept=self.fit_intercept)
         x0 = self._start(problem, n_classes, n_features)
-        self.solver_ = self._choose_solver(X)
+        self.solver_ = self._choose_solver(X, x0)
         limiter = threads.limit_blas(1) if n_classes == 2 else None
         try:
             result = self._solve(problem, x0)
@@ -198,11 +205,20 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
                 x0 = start.ravel()
         return x0
 
-    def _choose_solver(self, X):
+    def _choose_solver(self, X, x0):
+        binary = self.classes_.size == 2
+        if self.solver == "newton-gram" and not (binary and self.penalty == "l2"):
+            raise ValueError("solver='newton-gram' needs two classes and penalty='l2'; got "
+                             f"{self.classes_.size} classes, penalty={self.penalty!r}: use "
+                             "solver='newton-cg' or 'auto'")
         if self.solver != "auto":
             return self.solver
         n_samples, n_features = X.shape
-        if self.classes_.size == 2 and n_samples > 4 * n_features:
+        gram_bytes = 2 * 8 * (n_samples + 1) ** 2  # K and the Newton system, float64
+        if (binary and self.penalty == "l2" and not x0.any()
+                and gram_bytes <= GRAM_MEMORY * X.nbytes):
+            return "newton-gram"
+        if binary and n_samples > 4 * n_features:
             return "lbfgs"
         return "newton-cg"
 

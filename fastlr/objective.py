@@ -18,6 +18,7 @@ Neither copies ``X``: beyond it, an objective holds O(n_samples · K + n_feature
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import numpy as np
@@ -68,12 +69,16 @@ class Binary:
         if not np.isfinite(loss):
             raise NotFinite(loss)
         grad = np.empty(self.size)
-        np.multiply(self._sums, self.scale, out=grad[:self.n_features])
-        if self.l2:
-            grad[:self.n_features] += self.l2 * w
+        self._combine(self._sums, w, grad[:self.n_features])
         if self.fit_intercept:
             grad[-1] = db * self.scale
         return loss * self.scale + 0.5 * self.l2 * float(np.dot(w, w)), grad
+
+    def _combine(self, sums, w, out):
+        """``out = scale · sums + λ w`` in place (no temporaries of n_features)."""
+        np.multiply(w, self.l2 / self.scale, out=out)
+        out += sums
+        out *= self.scale
 
     def hessp(self, v):
         """``∇²f v`` at the last point :meth:`loss_gradient` was asked ``hessian=True`` at."""
@@ -83,12 +88,35 @@ class Binary:
         self.kernel_seconds += time.perf_counter() - start
         self.products += 1
         out = np.empty(self.size)
-        np.multiply(self._sums, self.scale, out=out[:self.n_features])
-        if self.l2:
-            out[:self.n_features] += self.l2 * u
+        self._combine(self._sums, u, out[:self.n_features])
         if self.fit_intercept:
             out[-1] = total * self.scale
         return out
+
+
+    def gram(self):
+        """``K = X Xᵀ`` (n_samples × n_samples) by BLAS, in X's dtype (NumPy calls syrk for
+        a product with its own transpose), returned in float64."""
+        with self._blas_threads():
+            return np.asarray(self.X @ self.X.T, dtype=np.float64)
+
+    def transposed_times(self, V):
+        """``Xᵀ V`` (n_features × k) for V of shape (n_samples, k), by BLAS in X's dtype."""
+        with self._blas_threads():
+            product = self.X.T @ np.asarray(V, dtype=self.X.dtype)
+        return np.asarray(product, dtype=np.float64)
+
+    @contextlib.contextmanager
+    def _blas_threads(self):
+        """BLAS on ``n_threads`` threads (the fit runs with BLAS limited to one)."""
+        from fastlr import threads
+
+        limiter = threads.limit_blas(self.n_threads)
+        try:
+            yield
+        finally:
+            if limiter is not None:
+                limiter.restore_original_limits()
 
 
 class Multinomial:

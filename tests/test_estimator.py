@@ -49,7 +49,7 @@ def cancer():
     return StandardScaler().fit_transform(X), y
 
 
-@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg"])
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg", "newton-gram"])
 @pytest.mark.parametrize("C", [0.01, 1.0, 100.0])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_same_optimum_as_scikit_learn(cancer, solver, C, fit_intercept):
@@ -80,6 +80,19 @@ def test_every_backend_layout_and_dtype_reaches_the_optimum(backend, order, dtyp
     assert objective(ours, X, y, 1.0, sw) <= objective(theirs, X, y, 1.0, sw) * (1 + rtol)
 
 
+@pytest.mark.parametrize("solver", ["newton-gram", "newton-cg", "lbfgs"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_wide_data_reach_the_optimum(solver, dtype):
+    """Few samples, many features (the course's cat data's shape): ill-conditioned."""
+    rng = np.random.default_rng(9)
+    X = rng.uniform(0.0, 1.0, (150, 2000))
+    y = (X[:, :50].sum(axis=1) + rng.standard_normal(150) > 25).astype(int)
+    ours = LR(solver=solver, tol=1e-8, max_iter=10000).fit(X.astype(dtype), y)
+    theirs = SklearnLR(solver="newton-cg", tol=1e-10, max_iter=10000).fit(X, y)
+    rtol = 1e-10 if dtype == np.float64 else 1e-6
+    assert objective(ours, X, y, 1.0) <= objective(theirs, X, y, 1.0) * (1 + rtol)
+
+
 def test_unpenalized_model_is_scikit_learns_without_penalty():
     X, y = make_classification(500, 5, flip_y=0.2, random_state=1)
     ours = LR(penalty=None, tol=1e-10, max_iter=1000).fit(X, y)
@@ -88,7 +101,7 @@ def test_unpenalized_model_is_scikit_learns_without_penalty():
     np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg"])
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg", "newton-gram"])
 def test_integer_weights_equal_repeated_rows(solver):
     X, y = make_classification(200, 6, random_state=2)
     counts = np.random.default_rng(3).integers(0, 4, len(y))
@@ -181,23 +194,28 @@ def test_max_iter_warns_and_warm_start_continues():
 
 def test_auto_solver_by_shape():
     rng = np.random.default_rng(7)
-    tall, wide = rng.standard_normal((400, 5)), rng.standard_normal((20, 50))
+    tall, wide = rng.standard_normal((400, 5)), rng.standard_normal((20, 1000))
     assert LR().fit(tall, rng.integers(0, 2, 400)).solver_ == "lbfgs"
-    assert LR().fit(wide, rng.integers(0, 2, 20)).solver_ == "newton-cg"
+    assert LR().fit(wide, rng.integers(0, 2, 20)).solver_ == "newton-gram"
+    assert LR(penalty=None).fit(wide, rng.integers(0, 2, 20)).solver_ == "newton-cg"
+    assert LR().fit(tall, rng.integers(0, 3, 400)).solver_ == "newton-cg"
+    with pytest.raises(ValueError, match="newton-gram"):
+        LR(solver="newton-gram").fit(tall, rng.integers(0, 3, 400))
 
 
 # the cython kernels: Numba's allocations are not traced; the NumPy kernels allocate
 # O(n_samples) temporaries (z, σ(z), ...) per call
-@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg"])
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg", "newton-gram"])
 @pytest.mark.parametrize("dtype, order", [(np.float64, "C"), (np.float32, "F")])
 def test_fit_allocates_no_copy_of_X(solver, dtype, order):
     backend = "cython"
     load_model_or_skip(backend)
     rng = np.random.default_rng(8)
-    X = np.asarray(rng.standard_normal((20_000, 100)), dtype=dtype, order=order)
-    y = (X[:, 0] + rng.standard_normal(20_000) > 0).astype(np.int64)
+    shape = (200, 20_000) if solver == "newton-gram" else (20_000, 100)  # its K is m²
+    X = np.asarray(rng.standard_normal(shape), dtype=dtype, order=order)
+    y = (X[:, 0] + rng.standard_normal(shape[0]) > 0).astype(np.int64)
     model = LR(solver=solver, backend=backend)
-    model.fit(X[:100], y[:100])  # imports and first-call caches, outside the measurement
+    model.fit(X[:50], y[:50])  # imports and first-call caches, outside the measurement
     tracemalloc.start()
     try:
         model.fit(X, y)

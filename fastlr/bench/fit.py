@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fastlr import threads
 from fastlr.bench.formatting import format_ratio, format_time
 
 SHAPES = {"cat": None, "1000000x100": (1_000_000, 100), "100000x1000": (100_000, 1000)}
@@ -136,6 +137,7 @@ def fastlr_stats(model, X, y):
     weights, grad = np.ones(len(y)), np.empty(X.shape[1])
     w = np.zeros(X.shape[1])
     n_threads = model.n_threads or fastlr.get_num_threads()
+    threads.settle()
     times = []
     for _ in range(7):  # the kernel alone, back to back
         start = time.perf_counter()
@@ -149,7 +151,8 @@ def fastlr_stats(model, X, y):
     finally:
         tracemalloc.stop()
     return {"solver": model.solver_, "passes": passes, "kernel_alone": alone,
-            "per_pass": stats["seconds"] / passes, "extra_memory": peak / X.nbytes}
+            "per_pass": stats["seconds"] / max(passes, 1), "extra_memory": peak / X.nbytes,
+            "n_iter": int(model.n_iter_[0])}
 
 
 def measure(shape, dtype, repeats=3, peer_budget=30.0, data_dir=None, log=print):
@@ -172,6 +175,7 @@ def measure(shape, dtype, repeats=3, peer_budget=30.0, data_dir=None, log=print)
             continue
         for _ in range(repeats if (known or 0) < 5 else 1):
             model = make(X.shape[0])
+            threads.settle()  # the previous contender's idle threads stop spinning
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # a peer's ConvergenceWarning is in the gap
                 start = time.perf_counter()
@@ -202,10 +206,15 @@ def table(rows):
         note = r.note
         if r.stats:
             s = r.stats
-            note = (f"{s['solver']}: {s['passes']} passes over X, {format_time(s['per_pass'])}"
-                    f" per pass = {s['per_pass'] / s['kernel_alone']:.2f}× the kernel alone "
-                    f"({format_time(s['kernel_alone'])}); memory beyond X "
-                    f"{100 * s['extra_memory']:.1f} %")
+            memory = f"memory beyond X {100 * s['extra_memory']:.1f} %"
+            if s["solver"] == "newton-gram":
+                note = (f"newton-gram: X Xᵀ and w by BLAS, {s['n_iter']} Newton steps, "
+                        f"{s['passes']} kernel passes; {memory}")
+            else:
+                note = (f"{s['solver']}: {s['passes']} passes over X, "
+                        f"{format_time(s['per_pass'])} per pass = "
+                        f"{s['per_pass'] / s['kernel_alone']:.2f}× the kernel alone "
+                        f"({format_time(s['kernel_alone'])}); {memory}")
         lines.append(f"| {r.name} | {format_time(r.median)} | {gap:+.1e} | {ratio} | {note} |")
     return "\n".join(lines)
 
