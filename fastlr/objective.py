@@ -23,6 +23,8 @@ import time
 
 import numpy as np
 
+from fastlr import threads
+
 
 class NotFinite(ArithmeticError):
     """The objective is NaN or inf: NaN/inf in ``X`` (the estimator says which), or an
@@ -38,6 +40,7 @@ class Binary:
         self.l2 = float(l2)
         self.fit_intercept = bool(fit_intercept)
         self.kernels = kernels
+        self._key = f"{kernels.__name__} estimator"  # the contention check's record
         self.n_threads = int(n_threads)
         self.n_features = X.shape[1]
         self.size = self.n_features + self.fit_intercept
@@ -60,11 +63,8 @@ class Binary:
         w, b = self.split(x)
         if hessian and self._h is None:
             self._h = np.empty(self.X.shape[0])
-        start = time.perf_counter()
-        loss, db = self.kernels.loss_gradient(w, b, self.X, self.y, self.sw, self._sums,
-                                              self._h if hessian else None,
-                                              self.n_threads)
-        self.kernel_seconds += time.perf_counter() - start
+        loss, db = self._timed(self.kernels.loss_gradient, w, b, self.X, self.y, self.sw,
+                               self._sums, self._h if hessian else None)
         self.evaluations += 1
         if not np.isfinite(loss):
             raise NotFinite(loss)
@@ -73,6 +73,22 @@ class Binary:
         if self.fit_intercept:
             grad[-1] = db * self.scale
         return loss * self.scale + 0.5 * self.l2 * float(np.dot(w, w)), grad
+
+    def _timed(self, kernel, *args):
+        """``kernel(*args, n)``, timed: ``n`` threads, or one while another pool holds the
+        cores (right after a BLAS call; :func:`fastlr.threads.use_threads` decides by
+        timing both), or in a child forked after threads ran."""
+        n_threads = threads.usable(self.n_threads)
+        parallel = n_threads > 1 and threads.use_threads(self.X.size, self._key)
+        if parallel:
+            threads.started_threads()
+        start = time.perf_counter()
+        result = kernel(*args, n_threads if parallel else 1)
+        seconds = time.perf_counter() - start
+        self.kernel_seconds += seconds
+        if n_threads > 1:
+            threads.took(self.X.size, seconds, parallel, self._key)
+        return result
 
     def _combine(self, sums, w, out):
         """``out = scale · sums + λ w`` in place (no temporaries of n_features)."""
@@ -83,9 +99,7 @@ class Binary:
     def hessp(self, v):
         """``∇²f v`` at the last point :meth:`loss_gradient` was asked ``hessian=True`` at."""
         u, ub = self.split(v)
-        start = time.perf_counter()
-        _, total = self.kernels.hessp(u, ub, self.X, self._h, self._sums, self.n_threads)
-        self.kernel_seconds += time.perf_counter() - start
+        _, total = self._timed(self.kernels.hessp, u, ub, self.X, self._h, self._sums)
         self.products += 1
         out = np.empty(self.size)
         self._combine(self._sums, u, out[:self.n_features])
@@ -109,9 +123,7 @@ class Binary:
     @contextlib.contextmanager
     def _blas_threads(self):
         """BLAS on ``n_threads`` threads (the fit runs with BLAS limited to one)."""
-        from fastlr import threads
-
-        limiter = threads.limit_blas(self.n_threads)
+        limiter = threads.limit_blas(threads.usable(self.n_threads))
         try:
             yield
         finally:

@@ -203,6 +203,11 @@ if hasattr(os, "register_at_fork"):  # POSIX
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+def usable(n_threads: int) -> int:
+    """``n_threads``, or 1 in a process forked after fastlr started its threads."""
+    return 1 if _forked_after_threads else n_threads
+
+
 def set_num_threads(n_threads: int | None) -> None:
     """Use ``n_threads`` threads (``None``: every core) in fastlr's parallel kernels."""
     global _num_threads

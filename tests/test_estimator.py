@@ -1,6 +1,7 @@
 """fastlr.LogisticRegression against scikit-learn: its estimator checks, its solvers' optimum,
 its meta-estimators and errors; and the course's cat model through ``solver="gd"``."""
 
+import os
 import pickle
 import signal
 import subprocess
@@ -297,3 +298,28 @@ def test_without_scikit_learn_the_error_names_the_extra():
     """)
     assert result.returncode == 0, result.stderr
     assert "pip install 'fastlr[sklearn]'" in result.stdout
+
+
+FORK = textwrap.dedent("""
+    import os, sys
+    import numpy as np
+    import fastlr
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4000, 50))  # 200 000 elements: the kernels start threads
+    y = (X[:, 0] > 0).astype(int)
+    for solver in ("lbfgs", "newton-cg"):
+        expected = fastlr.LogisticRegression(solver=solver).fit(X, y).coef_
+        child = os.fork()
+        if child == 0:
+            coef = fastlr.LogisticRegression(solver=solver).fit(X, y).coef_
+            os._exit(0 if np.allclose(coef, expected, rtol=1e-9, atol=1e-12) else 3)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, (solver, status)
+    print("ok")
+""")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX")
+def test_a_child_forked_after_a_parallel_fit_fits():
+    result = run(FORK)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
