@@ -81,10 +81,12 @@ def test_bench_without_matplotlib_says_which_extra(tmp_path, capsys, monkeypatch
 
 
 @pytest.mark.parametrize("argument", ["--sizes=12x", "--sizes=huge", "--dtype=float16",
-                                      "--repeats=0", "--order=K"])
+                                      "--repeats=0", "--order=K", "--shapes=cat",
+                                      "--fit --scaling", "--fit --sizes=cat",
+                                      "--fit --shapes=10x10"])
 def test_bench_rejects_bad_arguments(argument, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        cli.main(["bench", argument])
+        cli.main(["bench", *argument.split()])
     assert exit_info.value.code == 2
     assert "fastlr bench: error:" in capsys.readouterr().err
 
@@ -226,3 +228,39 @@ def test_progress_plain_lines_off_a_terminal():
     lines = stream.getvalue().splitlines()
     assert len(lines) == 3 and "\r" not in stream.getvalue()
     assert lines[0].endswith("numba loop: first call") and lines[2] == "a note"
+
+
+# --------------------------------------------------------------------------- fastlr bench --fit
+
+
+def test_fit_benchmark_table_on_a_small_shape(monkeypatch, capsys):
+    from fastlr.bench import fit
+
+    monkeypatch.setitem(fit.SHAPES, "small", (3000, 20))
+    monkeypatch.setattr(fit, "KNOWN_SECONDS", {("sklearn newton-cholesky", "small"): 1e9})
+    assert cli.main(["bench", "--fit", "--shapes", "small", "--dtype", "float64",
+                     "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "CPU" in out and "tol=1e-06 for every contender" in out
+    rows = {line.split("|")[1].strip(): line.split("|")[2:] for line in out.splitlines()
+            if line.startswith("| ") and "---" not in line and "contender" not in line}
+    assert {"fastlr (default solver)", "fastlr lbfgs", "sklearn lbfgs"} <= set(rows)
+    default = rows["fastlr (default solver)"]
+    assert abs(float(default[1])) < 1e-8  # the same optimum as the best peer
+    assert default[2].strip().endswith("×") and "passes over X" in default[3]
+    assert "left out: ~1000000000 s" in "".join(rows["sklearn newton-cholesky"])
+    assert any("fastest peer" in "".join(cells) for cells in rows.values())
+
+
+def test_fit_benchmark_objective_is_scikit_learns():
+    import numpy as np
+
+    from fastlr.bench import fit
+
+    X = np.arange(12.0).reshape(4, 3) / 10
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+    assert fit.objective(np.zeros(3), [0.0], X, y) == pytest.approx(4 * np.log(2.0))
+    w, b = np.array([0.5, -1.0, 2.0]), 0.3
+    z = X @ w + b
+    expected = np.sum(np.log1p(np.exp(z)) - y * z) + 0.5 * w @ w
+    assert fit.objective(w, [b], X, y) == pytest.approx(expected, rel=1e-14)

@@ -46,6 +46,12 @@
 #define FASTLR_NAME(name) FASTLR_PASTE(name, FASTLR_S)
 
 
+/* The lane-wise partial sums of a dot product (fastlr_z_columns), added as a tree */
+#define FASTLR_LANES 8
+static inline double fastlr_lanes_sum(const double *a)
+{ return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7])); }
+
+
 /* The activations of a tile, SIMD: exp and log1p as branch-free polynomials (libm
  * calls do not vectorize). Accurate to a couple of ulps; NaN in, NaN out. */
 #define FASTLR_ROUNDER 6755399441055744.0  /* 1.5 * 2^52: t + it - it rounds t */
