@@ -128,6 +128,32 @@ def python_loop(kernel, w, b, X, Y, num_iterations, learning_rate):
     return w, b, dw, db, costs
 
 
+def interrupt(args, ready, timeout=120):
+    """Run ``python *args``, wait for the line ``ready``, send SIGINT a second later:
+    ``(the next line, seconds from SIGINT to it, stderr)``; the child never outlives it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    with subprocess.Popen([sys.executable, *args], text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as process:
+        lines = LineReader(process.stdout)
+        try:
+            assert lines.next(timeout=timeout) == ready
+            time.sleep(1.0)  # well inside the loop
+            sent = time.perf_counter()
+            process.send_signal(signal.SIGINT)
+            line = lines.next(timeout=60)
+            latency = time.perf_counter() - sent
+            process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            errors = process.stderr.read()
+    return line, latency, errors, process.returncode
+
+
 class LineReader:
     """The lines a subprocess prints, each waited for with a timeout (never a hang).
 

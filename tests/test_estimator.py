@@ -3,12 +3,9 @@ its meta-estimators and errors; and the course's cat model through ``solver="gd"
 
 import os
 import pickle
-import signal
 import subprocess
 import sys
 import textwrap
-import time
-import tracemalloc
 import warnings
 
 import numpy as np
@@ -23,7 +20,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import fastlr
-from helpers import MODEL_BACKENDS, PUBLISHED_COSTS, LineReader, load_model_or_skip
+from fastlr.bench.fit import traced_peak
+from helpers import MODEL_BACKENDS, PUBLISHED_COSTS, interrupt, load_model_or_skip
 
 LR = fastlr.LogisticRegression
 
@@ -217,12 +215,7 @@ def test_fit_allocates_no_copy_of_X(solver, dtype, order):
     y = (X[:, 0] + rng.standard_normal(shape[0]) > 0).astype(np.int64)
     model = LR(solver=solver, backend=backend)
     model.fit(X[:50], y[:50])  # imports and first-call caches, outside the measurement
-    tracemalloc.start()
-    try:
-        model.fit(X, y)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = traced_peak(lambda: model.fit(X, y))
     assert peak < 0.1 * X.nbytes, f"fit allocated {peak / X.nbytes:.0%} of X"
 
 
@@ -252,21 +245,7 @@ INTERRUPT = textwrap.dedent("""
 def test_ctrl_c_interrupts_a_long_fit_promptly(solver, tmp_path):
     script = tmp_path / "fit.py"
     script.write_text(INTERRUPT)
-    with subprocess.Popen([sys.executable, "-W", "ignore", str(script), solver], text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
-        lines = LineReader(process.stdout)
-        try:
-            assert lines.next(timeout=120) == "fitting"
-            time.sleep(1.0)
-            sent = time.perf_counter()
-            process.send_signal(signal.SIGINT)
-            line = lines.next(timeout=60)
-            latency = time.perf_counter() - sent
-            process.wait(timeout=60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            errors = process.stderr.read()
+    line, latency, errors, _ = interrupt(["-W", "ignore", str(script), solver], "fitting")
     assert line == "interrupted", errors
     assert latency < 3.0, f"KeyboardInterrupt {latency:.2f} s after SIGINT"
 

@@ -6,9 +6,6 @@ Python's signal handlers run. The slicing must not change the result: it is comp
 the pure-Python reference's descent.
 """
 
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 
@@ -18,8 +15,8 @@ import pytest
 from fastlr import course, registry
 from helpers import (
     FAST_PAIRS,
-    LineReader,
     get_or_skip,
+    interrupt,
     pair_id,
     python_loop,
     random_problem,
@@ -100,21 +97,7 @@ def test_ctrl_c_interrupts_a_long_training_promptly(pair, tmp_path):
     get_or_skip(*pair)
     script = tmp_path / "train.py"
     script.write_text(INTERRUPT)
-    with subprocess.Popen([sys.executable, str(script), *pair], cwd=tmp_path, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
-        lines = LineReader(process.stdout)
-        try:
-            assert lines.next(timeout=120) == "training"
-            time.sleep(1.0)  # well inside the loop
-            sent = time.perf_counter()
-            process.send_signal(signal.SIGINT)
-            line = lines.next(timeout=60)
-            latency = time.perf_counter() - sent
-            process.wait(timeout=60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            errors = process.stderr.read()
+    line, latency, errors, returncode = interrupt([str(script), *pair], "training")
     assert line == "interrupted", errors
-    assert process.returncode == 0, errors
+    assert returncode == 0, errors
     assert latency < PROMPT, f"KeyboardInterrupt {latency:.2f} s after SIGINT"

@@ -48,33 +48,14 @@ cdef inline Plan tall_sweeps(Plan plan, bint single) noexcept nogil:
     return plan
 
 
-cdef void loss_chunk(const floating *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n,
-                     Py_ssize_t lo, Py_ssize_t hi, const double *w, double b,
-                     const double *y, const double *sw, double *grad, double *h,
-                     bint keep_h, double *sums, double *z, double *dz) noexcept nogil:
-    """Samples lo..hi of the loss pass; ``h`` is the whole Hessian-weight array when
-    ``keep_h``, else a tile's scratch."""
-    cdef Py_ssize_t start = lo, count
-    cdef Plan plan = tall_sweeps(plan_tiles(s0, s1, n, sizeof(floating)), floating is float)
-    cdef const floating *origin
-    memset(grad, 0, n * sizeof(double))
-    sums[0] = 0.0
-    sums[1] = 0.0
-    while start < hi:
-        count = min(plan.tile, hi - start)
-        origin = X + start * s1
-        z_tile(origin, s0, s1, n, count, plan, w, z)
-        fastlr_activate_weighted(z, y + start, sw + start, count, b, dz,
-                                 h + start if keep_h else h, sums)
-        dw_tile(origin, s0, s1, n, count, plan, dz, grad)
-        start += count
-
-
-cdef void hessp_chunk(const floating *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n,
-                      Py_ssize_t lo, Py_ssize_t hi, const double *v, double vb,
-                      const double *h, double *out, double *sums, double *z,
-                      double *dz) noexcept nogil:
-    """Samples lo..hi of the Hessian-vector pass."""
+cdef void chunk(bint loss, const floating *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n,
+                Py_ssize_t lo, Py_ssize_t hi, const double *w, double b, const double *y,
+                const double *sw, double *h, bint keep_h, double *out, double *sums,
+                double *z, double *dz) noexcept nogil:
+    """Samples lo..hi of one pass, tile by tile: ``z`` of the tile, then its activations
+    (``loss``: the loss pass's; else the Hessian-vector pass's ``h (z + vb)``, ``b`` being
+    ``vb``), then ``out += X_tileᵀ dz`` while the tile is in cache. ``h`` is the whole
+    per-sample array when ``keep_h`` (always in the Hessian pass), else a tile's scratch."""
     cdef Py_ssize_t start = lo, count
     cdef Plan plan = tall_sweeps(plan_tiles(s0, s1, n, sizeof(floating)), floating is float)
     cdef const floating *origin
@@ -84,8 +65,12 @@ cdef void hessp_chunk(const floating *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_
     while start < hi:
         count = min(plan.tile, hi - start)
         origin = X + start * s1
-        z_tile(origin, s0, s1, n, count, plan, v, z)
-        fastlr_hess_weight(z, h + start, count, vb, dz, sums)
+        z_tile(origin, s0, s1, n, count, plan, w, z)
+        if loss:
+            fastlr_activate_weighted(z, y + start, sw + start, count, b, dz,
+                                     h + start if keep_h else h, sums)
+        else:
+            fastlr_hess_weight(z, h + start, count, b, dz, sums)
         dw_tile(origin, s0, s1, n, count, plan, dz, out)
         start += count
 
@@ -107,13 +92,9 @@ cdef void run_pass(bint loss, const floating[:, :] X, const double *w, double b,
         lo = c * m // n_chunks
         hi = (c + 1) * m // n_chunks
         base = scratch + c * size
-        if loss:
-            loss_chunk(origin, s0, s1, n, lo, hi, w, b, y, sw, base, h if keep_h
-                       else base + pad + 2 + 2 * tile, keep_h, base + pad,
-                       base + pad + 2, base + pad + 2 + tile)
-        else:
-            hessp_chunk(origin, s0, s1, n, lo, hi, w, b, h, base, base + pad,
-                        base + pad + 2, base + pad + 2 + tile)
+        chunk(loss, origin, s0, s1, n, lo, hi, w, b, y, sw,
+              h if keep_h else base + pad + 2 + 2 * tile, keep_h, base, base + pad,
+              base + pad + 2, base + pad + 2 + tile)
     for j in range(n):
         total = 0.0
         for k in range(n_chunks):

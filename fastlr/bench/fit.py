@@ -143,15 +143,21 @@ def fastlr_stats(model, X, y):
         kernels.loss_gradient(w, 0.0, X, labels, weights, grad, None, n_threads)
         times.append(time.perf_counter() - start)
     alone = statistics.median(times)
-    tracemalloc.start()
-    try:
-        model.fit(X, y)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = traced_peak(lambda: model.fit(X, y))
     return {"solver": model.solver_, "passes": passes, "kernel_alone": alone,
             "per_pass": stats["seconds"] / max(passes, 1), "extra_memory": peak / X.nbytes,
             "n_iter": int(model.n_iter_[0])}
+
+
+def traced_peak(call):
+    """The peak of Python's and NumPy's allocations (tracemalloc) during ``call()``, in bytes
+    (memory that BLAS, OpenMP or Numba allocate is not traced)."""
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def measure(shape, dtype, repeats=3, peer_budget=30.0, data_dir=None, log=print):
