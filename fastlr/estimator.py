@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from fastlr import objective, registry, solvers, threads
+from fastlr import objective, on_dask, registry, solvers, threads
 
 #: solver="auto" takes newton-gram when its two n_samples² matrices take at most this
 #: fraction of X's bytes (few samples, many features)
@@ -124,45 +124,22 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` (n_samples, n_features) and labels ``y`` (any two or more
-        values), ``sample_weight`` optional (non-negative, not all zero)."""
+        values), ``sample_weight`` optional (non-negative, not all zero). ``X`` may be a
+        row-chunked dask array (two classes): see :mod:`fastlr.on_dask`."""
         started = time.perf_counter()
         self._validate_params()
-        # NaN/inf in X: the first evaluation of the objective is not finite, and then
-        # scikit-learn's check says where (a pass over X of its own would cost a pass)
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order=None,
-                             ensure_min_samples=1, ensure_all_finite=False)
-        check_classification_targets(y)
-        self.classes_ = np.unique(y)  # without return_inverse: hashing, 10x faster
-        if self.classes_.size < 2:
-            raise ValueError("This solver needs samples of at least 2 classes in the data, "
-                             f"but the data contains only one class: {self.classes_[0]!r}")
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                             ensure_non_negative=True)
-        if not sample_weight.sum() > 0:
-            raise ValueError("sample_weight must not be all zero")
-        n_classes, n_features = self.classes_.size, X.shape[1]
-        l2 = 1.0 / (self.C * sample_weight.sum()) if self.penalty == "l2" else 0.0
-        n_threads = self.n_threads or threads.get_num_threads()
-        if X.size < PARALLEL_MIN_ELEMENTS:
-            n_threads = 1
-        if n_classes == 2:
-            self.backend_, kernels = registry.load_model(self.backend)
-            problem = objective.Binary(X, (y == self.classes_[1]).astype(np.float64),
-                                       sample_weight,
-                                       l2=l2, fit_intercept=self.fit_intercept,
-                                       kernels=kernels, n_threads=n_threads)
+        if on_dask.is_dask_array(X):
+            problem, X, check_finite = self._dask_problem(X, y, sample_weight)
         else:
-            self.backend_ = "numpy"
-            codes = np.searchsorted(self.classes_, y)
-            problem = objective.Multinomial(X, np.eye(n_classes)[codes], sample_weight,
-                                            l2=l2, fit_intercept=self.fit_intercept)
+            problem, X, check_finite = self._problem(X, y, sample_weight)
+        n_classes, n_features = self.classes_.size, X.shape[1]
         x0 = self._start(problem, n_classes, n_features)
         self.solver_ = self._choose_solver(X, x0)
-        limiter = threads.limit_blas(1) if n_classes == 2 else None
+        limiter = threads.limit_blas(1) if isinstance(problem, objective.Binary) else None
         try:
             result = self._solve(problem, x0)
         except objective.NotFinite as error:
-            assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+            check_finite()
             raise ValueError(f"the objective overflowed to {error.args[0]} although X is "
                              f"finite (solver {self.solver_!r}): {self._remedy()}") from None
         finally:
@@ -185,7 +162,87 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self.fit_stats_ = {"evaluations": problem.evaluations, "products": problem.products,
                            "kernel_seconds": problem.kernel_seconds,
                            "seconds": time.perf_counter() - started}
+        if isinstance(problem, on_dask.DaskBinary):
+            self.fit_stats_.update(wall_seconds=problem.wall_seconds, workers=problem.workers,
+                                   persisted=problem.persisted)
         return self
+
+    def _problem(self, X, y, sample_weight):
+        """The objective of NumPy-like input, validated as scikit-learn validates."""
+        # NaN/inf in X: the first evaluation of the objective is not finite, and then
+        # scikit-learn's check says where (a pass over X of its own would cost a pass)
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order=None,
+                             ensure_min_samples=1, ensure_all_finite=False)
+        check_classification_targets(y)
+        self._set_classes(np.unique(y))  # without return_inverse: hashing, 10x faster
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                             ensure_non_negative=True)
+        l2 = self._l2(float(sample_weight.sum()))
+        n_threads = self.n_threads or threads.get_num_threads()
+        if X.size < PARALLEL_MIN_ELEMENTS:
+            n_threads = 1
+        if self.classes_.size == 2:
+            self.backend_, kernels = registry.load_model(self.backend)
+            problem = objective.Binary(X, (y == self.classes_[1]).astype(np.float64),
+                                       sample_weight, l2=l2, fit_intercept=self.fit_intercept,
+                                       kernels=kernels, n_threads=n_threads)
+        else:
+            self.backend_ = "numpy"
+            codes = np.searchsorted(self.classes_, y)
+            problem = objective.Multinomial(X, np.eye(self.classes_.size)[codes],
+                                            sample_weight, l2=l2,
+                                            fit_intercept=self.fit_intercept)
+
+        def check_finite():
+            assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+        return problem, X, check_finite
+
+    def _dask_problem(self, X, y, sample_weight):
+        """The objective of a dask ``X``: its chunks stay where they are."""
+        import dask
+        import dask.array as da
+
+        X, y, sample_weight = on_dask.check_input(X, y, sample_weight)
+        self.n_features_in_ = X.shape[1]
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        if sample_weight is None:
+            sample_weight = da.ones(X.shape[0], chunks=(X.chunks[0],))
+        sample_weight = sample_weight.astype(np.float64)
+        # one pass over y and the weights for what the fit needs to know first
+        classes, total, negative = dask.compute(da.unique(y), sample_weight.sum(),
+                                                (sample_weight < 0).any())
+        check_classification_targets(classes)
+        self._set_classes(classes)
+        if self.classes_.size != 2:
+            raise ValueError(f"a dask X needs two classes; got {self.classes_.size}: "
+                             "compute X (X.compute()) to fit the multinomial model")
+        if negative:
+            raise ValueError("Negative values in data passed to sample_weight")
+        self.backend_ = registry.load_model(self.backend)[0]
+        problem = on_dask.DaskBinary(
+            X, (y == self.classes_[1]).astype(np.float64), sample_weight,
+            total_weight=float(total), l2=self._l2(float(total)),
+            fit_intercept=self.fit_intercept, backend=self.backend_, verbose=self.verbose)
+
+        def check_finite():
+            if bool(da.isnan(X).any().compute()):
+                raise ValueError("Input X contains NaN.")
+            if bool(da.isinf(X).any().compute()):
+                raise ValueError("Input X contains infinity.")
+        return problem, X, check_finite
+
+    def _set_classes(self, classes):
+        self.classes_ = classes
+        if classes.size < 2:
+            raise ValueError("This solver needs samples of at least 2 classes in the data, "
+                             f"but the data contains only one class: {classes[0]!r}")
+
+    def _l2(self, total_weight):
+        """λ = 1 / (C Σ s), or 0 without a penalty."""
+        if not total_weight > 0:
+            raise ValueError("sample_weight must not be all zero")
+        return 1.0 / (self.C * total_weight) if self.penalty == "l2" else 0.0
 
     def _remedy(self):
         if self.solver_ == "gd":
@@ -207,6 +264,9 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
 
     def _choose_solver(self, X, x0):
         binary = self.classes_.size == 2
+        if self.solver == "newton-gram" and on_dask.is_dask_array(X):
+            raise ValueError("solver='newton-gram' does not take a dask X (its Gram matrix "
+                             "would gather the samples): use 'lbfgs', 'newton-cg' or 'auto'")
         if self.solver == "newton-gram" and not (binary and self.penalty == "l2"):
             raise ValueError("solver='newton-gram' needs two classes and penalty='l2'; got "
                              f"{self.classes_.size} classes, penalty={self.penalty!r}: use "
@@ -215,7 +275,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             return self.solver
         n_samples, n_features = X.shape
         gram_bytes = 2 * 8 * (n_samples + 1) ** 2  # K and the Newton system, float64
-        if (binary and self.penalty == "l2" and not x0.any()
+        if (binary and self.penalty == "l2" and not x0.any() and not on_dask.is_dask_array(X)
                 and gram_bytes <= GRAM_MEMORY * X.nbytes):
             return "newton-gram"
         if binary and n_samples > 4 * n_features:
@@ -229,9 +289,36 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         return solvers.SOLVERS[self.solver_](problem, x0, tol=self.tol,
                                              max_iter=self.max_iter, verbose=self.verbose)
 
-    def predict_proba(self, X):
-        """Probability of each class (columns in the order of ``classes_``)."""
+    def decision_function(self, X):
+        """Scores ``X coef_ᵀ + intercept_`` (a lazy dask array for a dask ``X``)."""
+        if on_dask.is_dask_array(X):
+            return on_dask.decision_function(self._dask_features(X), self.coef_,
+                                             self.intercept_)
+        return super().decision_function(X)
+
+    def predict(self, X):
+        """Class labels (a lazy dask array for a dask ``X``)."""
+        if on_dask.is_dask_array(X):
+            return on_dask.predict(self._dask_features(X), self.coef_, self.intercept_,
+                                   self.classes_)
+        return super().predict(X)
+
+    def _dask_features(self, X):
         check_is_fitted(self)
+        if self.classes_.size != 2:
+            raise ValueError("a dask X takes a model of two classes")
+        X = on_dask.check_input(X, None, None)[0]
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                             f"expecting {self.n_features_in_} features as input.")
+        return X
+
+    def predict_proba(self, X):
+        """Probability of each class (columns in the order of ``classes_``; lazy for a
+        dask ``X``)."""
+        check_is_fitted(self)
+        if on_dask.is_dask_array(X):
+            return on_dask.predict_proba(self._dask_features(X), self.coef_, self.intercept_)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             p = np.empty((scores.shape[0], 2), dtype=np.float64)
@@ -243,6 +330,9 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`, computed without rounding to 0 first."""
         check_is_fitted(self)
+        if on_dask.is_dask_array(X):
+            return on_dask.predict_proba(self._dask_features(X), self.coef_, self.intercept_,
+                                         log=True)
         scores = np.asarray(self.decision_function(X), dtype=np.float64)
         if scores.ndim == 1:
             return np.column_stack([-np.logaddexp(0.0, scores), -np.logaddexp(0.0, -scores)])
