@@ -59,7 +59,7 @@ def propagate(w, b, X, Y, *, backend="auto", variant="auto"):
     grads : dict
         ``{"dw": array of shape (n_x, 1), "db": float}``, the gradients of the cost.
     cost : float
-        ``-(1/m) Σ [y log a + (1 - y) log(1 - a)]``, computed in the overflow-safe form
+        ``-(1/m) Σ [y log a + (1 - y) log(1 - a)]``, computed in the stable form
         ``(1/m) Σ [log(1 + e^z) - y z]``.
     """
     checked = validation.check_problem(w, b, X, Y)

@@ -129,7 +129,27 @@ def test_tutorial_runs_on_a_small_problem(capsys):
     assert "two loops" in out and "one loop" in out and "no loop" in out
     for backend, variant in available_pairs():
         assert f"{backend} {variant}" in out
-    assert "train acc." in out and "Fastest full training:" in out
+    assert "Fastest full training:" in out and "Summary" in out
+    assert max(len(line) for line in out.splitlines()) <= tutorial.WIDTH
+
+
+def test_tutorial_steps_are_the_lecture_in_course_shapes():
+    """Two loops, one loop, no loop: the pure-Python reference's numbers, course shapes."""
+    import numpy as np
+
+    from fastlr import tutorial
+    from fastlr.backends import python_
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((7, 11))
+    Y = (rng.random((1, 11)) < 0.5).astype(float)
+    w = rng.standard_normal((7, 1))
+    dw_ref, db_ref, cost_ref = python_.propagate_loop(w[:, 0], 0.3, X, Y[0])
+    for step in (tutorial.two_loops, tutorial.one_loop, tutorial.no_loop):
+        dw, db, cost = step(w, 0.3, X, Y)
+        assert dw.shape == (7, 1)
+        np.testing.assert_allclose(dw[:, 0], dw_ref, rtol=1e-12)
+        np.testing.assert_allclose([db, cost], [db_ref, cost_ref], rtol=1e-12)
 
 
 # --------------------------------------------------------------------------- arithmetic

@@ -9,10 +9,10 @@
     over all m examples before the next.
 
 Both read ``X`` once into nested lists (``X.tolist()``), which costs a fraction of the
-loop that follows. The cost is computed in the overflow-safe form
-``L(z, y) = log(1 + e^z) - y*z``, equal to the lecture's ``-(y log a + (1-y) log(1-a))``
-wherever that is finite, and finite where the lecture's form gives ``inf``/``nan``
-(``|z| > ~37`` in float64, when ``a`` rounds to exactly 0 or 1).
+loop that follows. The cost is computed in the stable form
+``L(z, y) = log(1 + e^z) - y*z``: the lecture's ``-(y log a + (1-y) log(1-a))`` without
+rounding ``a`` first (the slide's formula loses digits once ``1 - a`` is a few ulps and gives
+``inf``/``nan`` once ``a`` rounds to 1.0, ``z >~ 36.74`` in float64; see the README).
 """
 
 import math
