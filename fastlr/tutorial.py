@@ -213,6 +213,36 @@ def part2(X_train, Y_train, X_test, Y_test, iterations, learning_rate, slow_seco
     return rows
 
 
+def plot_steps(steps, path):
+    """The beginner's figure: Part 1's three steps, time per propagate on a log axis, each
+    bar labelled with × faster than the lecture's loop (matplotlib imported here)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print('--plot needs matplotlib: pip install "fastlr[bench]"', file=sys.stderr)
+        return 1
+    labels = ["two loops\n(the lecture's loop)", "one loop\n(np.dot per example)",
+              "no loop\n(whole arrays)"]
+    seconds = [s for _, s in steps]
+    figure, axes = plt.subplots(figsize=(6.4, 3.6))
+    bars = axes.barh(labels[::-1], seconds[::-1], color=["#4c72b0", "#dd8452", "#c44e52"])
+    axes.set_xscale("log")
+    axes.set_xlabel("seconds per propagate (log scale)")
+    for bar, value in zip(bars, seconds[::-1]):
+        axes.text(value, bar.get_y() + bar.get_height() / 2,
+                  f"  {fmt(value)}, {seconds[0] / value:.0f}× faster", va="center")
+    axes.set_xlim(min(seconds) / 3, max(seconds) * 60)
+    axes.set_title("NumPy, one forward + backward pass")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    print(f"wrote {path}")
+    return 0
+
+
 def summary(steps, rows):
     print("\nSummary")
     base = steps[0][1]
@@ -242,6 +272,10 @@ def main(argv=None) -> int:
     parser.add_argument("--slow-seconds", type=float, default=5.0,
                         help="seconds each interpreted implementation may train for "
                              "(default 5: a few iterations)")
+    parser.add_argument("--plot", default=None, metavar="PNG",
+                        help="also draw Part 1 as a bar chart into this file (matplotlib)")
+    parser.add_argument("--part1-only", action="store_true",
+                        help="stop after Part 1 (the beginner's three steps)")
     parser.add_argument("--size", default=None, metavar="N_XxM",
                         help="synthetic problem size instead of the cat size (e.g. 50x80; "
                              "for a quick look)")
@@ -265,6 +299,10 @@ def main(argv=None) -> int:
     print(f"  X_train {X_train.shape}, {X_train.dtype}, {order}-ordered (one example per "
           f"column); X_test {X_test.shape}\n")
     steps = part1(X_train, Y_train, args.slow_seconds)
+    if args.plot and plot_steps(steps, args.plot):
+        return 1
+    if args.part1_only:
+        return 0
     rows = part2(X_train, Y_train, X_test, Y_test, args.iterations, args.learning_rate,
                  args.slow_seconds)
     summary(steps, rows)
