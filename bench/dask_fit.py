@@ -81,7 +81,7 @@ def main(argv=None) -> int:
           f"{args.features} float64 in {args.chunks} row chunks, persisted on the workers")
     rows = []
     with LocalCluster(n_workers=args.workers, threads_per_worker=args.threads_per_worker,
-                      processes=True, dashboard_address=None) as cluster, Client(cluster):
+                      processes=True, dashboard_address=":0") as cluster, Client(cluster):
         X, y = dask.persist(*make_data(args.rows, args.features, args.chunks))
         wait([X, y])
         model = fastlr.LogisticRegression(tol=1e-6)

@@ -206,12 +206,17 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         if hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
+        # one pass over y (and the weights) for what the fit needs to know first; the
+        # classes from each chunk's own np.unique (dask's unique costs a larger graph)
+        parts = [dask.delayed(np.unique)(block) for block in y.to_delayed().ravel()]
         if sample_weight is None:
             sample_weight = da.ones(X.shape[0], chunks=(X.chunks[0],))
-        sample_weight = sample_weight.astype(np.float64)
-        # one pass over y and the weights for what the fit needs to know first
-        classes, total, negative = dask.compute(da.unique(y), sample_weight.sum(),
-                                                (sample_weight < 0).any())
+            uniques, total, negative = dask.compute(parts)[0], X.shape[0], False
+        else:
+            sample_weight = sample_weight.astype(np.float64)
+            uniques, total, negative = dask.compute(parts, sample_weight.sum(),
+                                                    (sample_weight < 0).any())
+        classes = np.unique(np.concatenate(uniques))
         check_classification_targets(classes)
         self._set_classes(classes)
         if self.classes_.size != 2:
