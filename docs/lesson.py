@@ -269,6 +269,10 @@ if (folder / "train_catvnoncat.h5").is_file():
               f"{r['test_accuracy']:.1f} %")
         check(f"learning rate {rate}", [r["train_accuracy"], r["test_accuracy"]], expected,
               tolerance=5e-3)
+    c_order = fastlr.model(np.ascontiguousarray(train_x), train_y, test_x, test_y,
+                           num_iterations=2000, learning_rate=0.005)
+    check("C order: the same model", [c_order["train_accuracy"], c_order["test_accuracy"]],
+          [99.04306220095694, 70.0], tolerance=1e-9)
     single = datasets.load_catvnoncat(folder, dtype=np.float32)
     r = fastlr.model(single[0], single[1], single[2], single[3], num_iterations=2000,
                      learning_rate=0.005)
