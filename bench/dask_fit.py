@@ -39,15 +39,6 @@ def make_data(rows, features, chunks, seed=0):
     return X, y
 
 
-def objective(coef, intercept, X, y, C=1.0):
-    w = np.asarray(coef, dtype=np.float64).ravel()
-    total = 0.0
-    for lo in range(0, X.shape[0], 65536):
-        z = X[lo:lo + 65536] @ w + float(np.ravel(intercept)[0])
-        total += float(np.sum(np.logaddexp(0.0, z) - y[lo:lo + 65536] * z))
-    return C * total + 0.5 * float(w @ w)
-
-
 def timed(fit, repeats):
     times, model = [], None
     for _ in range(repeats):
@@ -72,6 +63,7 @@ def main(argv=None) -> int:
     from distributed import Client, LocalCluster, wait
 
     import fastlr
+    from fastlr.bench.fit import objective
     from fastlr.bench.formatting import format_ratio, format_time
     from fastlr.bench.machine import machine_info
 

@@ -58,6 +58,17 @@ def unavailable(error):
     pytest.skip(str(error))
 
 
+def sklearn_objective(model, X, y, sample_weight=None, C=1.0):
+    """scikit-learn's objective ``C Σ s L + ½‖w‖²`` of a fitted two-class model, computed
+    here in float64 (without the penalty for ``C = inf``)."""
+    s = np.ones(len(y)) if sample_weight is None else sample_weight
+    w = model.coef_.ravel().astype(np.float64)
+    z = np.asarray(X, dtype=np.float64) @ w + float(model.intercept_[0])
+    labels = (np.asarray(y) == model.classes_[1]).astype(np.float64)
+    data = np.sum(s * (np.logaddexp(0.0, z) - labels * z))
+    return C * data + 0.5 * w @ w if np.isfinite(C) else data
+
+
 def load_model_or_skip(backend):
     """The backend's estimator kernels, or skip (fail under FASTLR_REQUIRE_ALL=1)."""
     try:

@@ -12,6 +12,7 @@ from distributed import Client, LocalCluster
 
 import fastlr
 from fastlr import on_dask
+from helpers import sklearn_objective as objective
 
 LR = fastlr.LogisticRegression
 pytestmark = pytest.mark.timeout(180)
@@ -35,13 +36,6 @@ def problem(m=6000, n=12, seed=0, dtype=np.float64):
     X = rng.standard_normal((m, n)).astype(dtype)
     y = (X[:, :3].sum(axis=1) + rng.standard_normal(m) > 0.3).astype(int)
     return X, y
-
-
-def objective(model, X, y, sw=None, C=1.0):
-    s = np.ones(len(y)) if sw is None else sw
-    w = model.coef_.ravel().astype(np.float64)
-    z = np.asarray(X, dtype=np.float64) @ w + float(model.intercept_[0])
-    return C * np.sum(s * (np.logaddexp(0.0, z) - y * z)) + 0.5 * w @ w
 
 
 CHUNKS = {"equal": 1000, "unequal": (700, 1300, 2500, 1, 1499)}

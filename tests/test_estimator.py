@@ -22,6 +22,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import fastlr
 from fastlr.bench.fit import traced_peak
 from helpers import MODEL_BACKENDS, PUBLISHED_COSTS, interrupt, load_model_or_skip
+from helpers import sklearn_objective as objective
 
 LR = fastlr.LogisticRegression
 
@@ -30,16 +31,6 @@ LR = fastlr.LogisticRegression
                           LR(backend="numba"), LR(backend="numpy", fit_intercept=False)])
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
-
-
-def objective(model, X, y, C, sample_weight=None):
-    """scikit-learn's objective ``C Σ s L + ½‖w‖²`` (two classes), computed here."""
-    s = np.ones(len(y)) if sample_weight is None else sample_weight
-    w = model.coef_.ravel().astype(np.float64)
-    z = np.asarray(X, dtype=np.float64) @ w + float(model.intercept_[0])
-    labels = (y == model.classes_[1]).astype(np.float64)
-    data = np.sum(s * (np.logaddexp(0.0, z) - labels * z))
-    return C * data + 0.5 * w @ w if np.isfinite(C) else data
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +49,7 @@ def test_same_optimum_as_scikit_learn(cancer, solver, C, fit_intercept):
     theirs = SklearnLR(C=C, fit_intercept=fit_intercept, tol=1e-10, max_iter=100000)
     theirs.fit(X, y)
     assert ours.coef_.shape == (1, X.shape[1]) and ours.intercept_.shape == (1,)
-    f_ours, f_theirs = objective(ours, X, y, C), objective(theirs, X, y, C)
+    f_ours, f_theirs = objective(ours, X, y, C=C), objective(theirs, X, y, C=C)
     assert f_ours <= f_theirs * (1 + 1e-9)
     np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-4, atol=1e-5 * C)
     np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-4, atol=1e-5 * C)
@@ -76,7 +67,7 @@ def test_every_backend_layout_and_dtype_reaches_the_optimum(backend, order, dtyp
     theirs = SklearnLR(tol=1e-10, max_iter=10000).fit(X, y, sample_weight=sw)
     assert ours.coef_.dtype == dtype and ours.backend_ == backend
     rtol = 1e-10 if dtype == np.float64 else 1e-6
-    assert objective(ours, X, y, 1.0, sw) <= objective(theirs, X, y, 1.0, sw) * (1 + rtol)
+    assert objective(ours, X, y, sw) <= objective(theirs, X, y, sw) * (1 + rtol)
 
 
 @pytest.mark.parametrize("solver", ["newton-gram", "newton-cg", "lbfgs"])
@@ -89,7 +80,7 @@ def test_wide_data_reach_the_optimum(solver, dtype):
     ours = LR(solver=solver, tol=1e-8, max_iter=10000).fit(X.astype(dtype), y)
     theirs = SklearnLR(solver="newton-cg", tol=1e-10, max_iter=10000).fit(X, y)
     rtol = 1e-10 if dtype == np.float64 else 1e-6
-    assert objective(ours, X, y, 1.0) <= objective(theirs, X, y, 1.0) * (1 + rtol)
+    assert objective(ours, X, y) <= objective(theirs, X, y) * (1 + rtol)
 
 
 def test_unpenalized_model_is_scikit_learns_without_penalty():
