@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
 )
 
 from fastlr import objective, on_dask, registry, solvers, threads
+from fastlr.backends.numpy_ import sigmoid
 
 #: solver="auto" takes newton-gram when its two n_samples² matrices take at most this
 #: fraction of X's bytes (few samples, many features)
@@ -327,8 +328,8 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         scores = self.decision_function(X)
         if scores.ndim == 1:
             p = np.empty((scores.shape[0], 2), dtype=np.float64)
-            p[:, 1] = _sigmoid(scores)
-            p[:, 0] = _sigmoid(-scores)
+            p[:, 1] = sigmoid(scores)
+            p[:, 0] = sigmoid(-scores)
             return p
         return softmax(np.asarray(scores, dtype=np.float64), copy=False)
 
@@ -344,8 +345,3 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         shifted = scores - scores.max(axis=1, keepdims=True)
         return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
-
-def _sigmoid(z):
-    """σ(z) without overflow."""
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0, e) / (1.0 + e)

@@ -31,22 +31,17 @@ class NotFinite(ArithmeticError):
     overflow. Every evaluation checks it, so ``X`` need not be checked in a pass of its own."""
 
 
-class Binary:
-    """Two classes, labels ``y`` in {0., 1.}: ``f``, ``∇f`` and ``∇²f v`` by ``kernels``."""
+class Scaled:
+    """What every two-class objective shares: the flat coefficients, and ``f``, ``∇f`` and
+    ``∇²f v`` from a pass's sums (scikit-learn's scaling, the penalty added here)."""
 
-    def __init__(self, X, y, sample_weight, *, l2, fit_intercept, kernels, n_threads):
-        self.X, self.y, self.sw = X, y, sample_weight
-        self.scale = 1.0 / float(sample_weight.sum())
+    def __init__(self, n_features, *, total_weight, l2, fit_intercept):
+        self.n_features = n_features
+        self.scale = 1.0 / total_weight
         self.l2 = float(l2)
         self.fit_intercept = bool(fit_intercept)
-        self.kernels = kernels
-        self._key = f"{kernels.__name__} estimator"  # the contention check's record
-        self.n_threads = int(n_threads)
-        self.n_features = X.shape[1]
-        self.size = self.n_features + self.fit_intercept
-        self._sums = np.empty(self.n_features)
-        self._h = None  # the Hessian's weights at the last point asked for (allocated then)
-        #: kernel calls (loss_gradient, hessp) and their seconds: the solver's own time is
+        self.size = n_features + self.fit_intercept
+        #: passes (loss_gradient, hessp) and the kernels' seconds: the solver's own time is
         #: the rest of the fit's
         self.evaluations = 0
         self.products = 0
@@ -55,6 +50,44 @@ class Binary:
     def split(self, x):
         """``(w, b)`` of the flat coefficients ``x``."""
         return x[:self.n_features], (float(x[-1]) if self.fit_intercept else 0.0)
+
+    def _value_and_gradient(self, loss, db, sums, w):
+        """``(f, ∇f)`` from a loss pass's ``Σ s L``, ``Σ dz`` and ``Σ dz x``."""
+        if not np.isfinite(loss):
+            raise NotFinite(loss)
+        grad = np.empty(self.size)
+        self._combine(sums, w, grad[:self.n_features])
+        if self.fit_intercept:
+            grad[-1] = db * self.scale
+        return loss * self.scale + 0.5 * self.l2 * float(np.dot(w, w)), grad
+
+    def _product(self, total, sums, u):
+        """``∇²f v`` from a Hessian pass's ``Σ h (Xu + ub)`` and ``Xᵀ(h ⊙ (Xu + ub))``."""
+        out = np.empty(self.size)
+        self._combine(sums, u, out[:self.n_features])
+        if self.fit_intercept:
+            out[-1] = total * self.scale
+        return out
+
+    def _combine(self, sums, w, out):
+        """``out = scale · sums + λ w`` in place (no temporaries of n_features)."""
+        np.multiply(w, self.l2 / self.scale, out=out)
+        out += sums
+        out *= self.scale
+
+
+class Binary(Scaled):
+    """Two classes, labels ``y`` in {0., 1.}: ``f``, ``∇f`` and ``∇²f v`` by ``kernels``."""
+
+    def __init__(self, X, y, sample_weight, *, l2, fit_intercept, kernels, n_threads):
+        super().__init__(X.shape[1], total_weight=float(sample_weight.sum()), l2=l2,
+                         fit_intercept=fit_intercept)
+        self.X, self.y, self.sw = X, y, sample_weight
+        self.kernels = kernels
+        self._key = f"{kernels.__name__} estimator"  # the contention check's record
+        self.n_threads = int(n_threads)
+        self._sums = np.empty(self.n_features)
+        self._h = None  # the Hessian's weights at the last point asked for (allocated then)
 
     @np.errstate(over="ignore", invalid="ignore")  # a NaN/inf result raises NotFinite
     def loss_gradient(self, x, hessian=False):
@@ -66,13 +99,7 @@ class Binary:
         loss, db = self._timed(self.kernels.loss_gradient, w, b, self.X, self.y, self.sw,
                                self._sums, self._h if hessian else None)
         self.evaluations += 1
-        if not np.isfinite(loss):
-            raise NotFinite(loss)
-        grad = np.empty(self.size)
-        self._combine(self._sums, w, grad[:self.n_features])
-        if self.fit_intercept:
-            grad[-1] = db * self.scale
-        return loss * self.scale + 0.5 * self.l2 * float(np.dot(w, w)), grad
+        return self._value_and_gradient(loss, db, self._sums, w)
 
     def _timed(self, kernel, *args):
         """``kernel(*args, n)``, timed: ``n`` threads, or one while another pool holds the
@@ -90,23 +117,12 @@ class Binary:
             threads.took(self.X.size, seconds, parallel, self._key)
         return result
 
-    def _combine(self, sums, w, out):
-        """``out = scale · sums + λ w`` in place (no temporaries of n_features)."""
-        np.multiply(w, self.l2 / self.scale, out=out)
-        out += sums
-        out *= self.scale
-
     def hessp(self, v):
         """``∇²f v`` at the last point :meth:`loss_gradient` was asked ``hessian=True`` at."""
         u, ub = self.split(v)
         _, total = self._timed(self.kernels.hessp, u, ub, self.X, self._h, self._sums)
         self.products += 1
-        out = np.empty(self.size)
-        self._combine(self._sums, u, out[:self.n_features])
-        if self.fit_intercept:
-            out[-1] = total * self.scale
-        return out
-
+        return self._product(total, self._sums, u)
 
     def gram(self):
         """``K = X Xᵀ`` (n_samples × n_samples) by BLAS, in X's dtype (NumPy calls syrk for

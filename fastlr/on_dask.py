@@ -28,6 +28,8 @@ import time
 
 import numpy as np
 
+from fastlr.objective import Scaled
+
 #: sums added per reduction task
 FAN_IN = 8
 
@@ -94,8 +96,7 @@ def _loss_chunk(X, y, sw, w, b, hessian, backend):
     ``(sums, h)``."""
     sums = np.empty(X.shape[1] + 3)
     h = np.empty(X.shape[0]) if hessian else None
-    # the kernels take contiguous float64 labels and weights (dask's ones are broadcast)
-    y, sw = np.ascontiguousarray(y, dtype=np.float64), np.ascontiguousarray(sw, np.float64)
+    y, sw = _prepare(y, sw)  # dask's ones are broadcast: no strides the kernels take
     start = time.perf_counter()
     sums[0], sums[1] = _kernels(backend).loss_gradient(w, b, X, y, sw, sums[2:-1], h, 1)
     sums[-1] = time.perf_counter() - start
@@ -129,13 +130,15 @@ def _hessp_batch(xs, hs, v, vb, backend):
     return np.add.reduce([_hessp_chunk(X, h, v, vb, backend) for X, h in zip(xs, hs)])
 
 
-class DaskBinary:
+class DaskBinary(Scaled):
     """:class:`fastlr.objective.Binary`'s interface over a row-chunked dask ``X``."""
 
     def __init__(self, X, y, sample_weight, *, total_weight, l2, fit_intercept, backend,
                  verbose=0):
         import dask
 
+        super().__init__(X.shape[1], total_weight=total_weight, l2=l2,
+                         fit_intercept=fit_intercept)
         self.client = _client()
         labels, weights = (y, sample_weight)
         if self.client is not None:
@@ -148,26 +151,17 @@ class DaskBinary:
         self._chunks = list(zip(*(_chunks(array, self.client, self.persisted or array is not X)
                                   for array in self._arrays)))
         self._batches = self._group() if self.client is not None and self.persisted else None
-        self.scale = 1.0 / total_weight
-        self.l2 = float(l2)
-        self.fit_intercept = bool(fit_intercept)
         self.backend = backend
-        self.n_features = X.shape[1]
-        self.size = self.n_features + self.fit_intercept
         if verbose and not self.persisted:
             print("fastlr: X is not persisted: every evaluation recomputes its chunks from "
                   "their source (slower). X = X.persist() keeps them on the workers.",
                   flush=True)
         self._h = None  # the Hessian weights of each chunk, where they were computed
-        self.evaluations = self.products = 0
-        self.kernel_seconds = 0.0  # summed over the chunks' tasks
-        self.wall_seconds = 0.0    # the evaluations as the client waits for them
+        self.wall_seconds = 0.0  # the evaluations as the client waits for them (the
+        # kernel seconds are summed over the workers' calls)
         self.workers = len(self.client.scheduler_info()["workers"]) if self.client else 1
         self._hessian_at = None
         self._actors = self._start_actors() if self._batches is not None else None
-
-    def split(self, x):
-        return x[:self.n_features], (float(x[-1]) if self.fit_intercept else 0.0)
 
     def _group(self):
         """One batch per worker: ``(address, its X chunks, their labels and weights)``,
@@ -240,30 +234,17 @@ class DaskBinary:
 
     def loss_gradient(self, x, hessian=False):
         """``(f, ∇f)`` at ``x`` (see :meth:`fastlr.objective.Binary.loss_gradient`)."""
-        from fastlr.objective import NotFinite
-
         w, b = self.split(x)
         total = self._sums("loss", w, b, hessian)
         self.evaluations += 1
-        loss, db = total[0], total[1]
-        if not np.isfinite(loss):
-            raise NotFinite(loss)
-        grad = np.empty(self.size)
-        grad[:self.n_features] = total[2:-1] * self.scale + self.l2 * w
-        if self.fit_intercept:
-            grad[-1] = db * self.scale
-        return loss * self.scale + 0.5 * self.l2 * float(w @ w), grad
+        return self._value_and_gradient(total[0], total[1], total[2:-1], w)
 
     def hessp(self, v):
         """``∇²f v`` at the last point asked ``hessian=True``."""
         u, ub = self.split(v)
         total = self._sums("hessp", u, ub)
         self.products += 1
-        out = np.empty(self.size)
-        out[:self.n_features] = total[2:-1] * self.scale + self.l2 * u
-        if self.fit_intercept:
-            out[-1] = total[1] * self.scale
-        return out
+        return self._product(total[1], total[2:-1], u)
 
     def _sums(self, kind, v, vb, hessian=False):
         """One pass's summed ``[Σ s L, Σ dz, Σ dz x..., kernel seconds]`` (``kind`` "loss")
@@ -404,6 +385,6 @@ def _probabilities(block, w, b, log):
     z = _scores(block, w, b)
     if log:
         return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
-    e = np.exp(-np.abs(z))  # σ(z) and σ(-z), each without cancellation
-    both = np.column_stack([np.where(z >= 0, e, 1.0), np.where(z >= 0, 1.0, e)])
-    return both / (1.0 + e)[:, None]
+    from fastlr.backends.numpy_ import sigmoid
+
+    return np.column_stack([sigmoid(-z), sigmoid(z)])  # each without cancellation

@@ -168,6 +168,8 @@ def newton_gram(objective, x0, *, tol, max_iter, verbose=0):
     """
     from scipy.linalg import solve
 
+    from fastlr.backends._numpy_model import activations
+
     m = objective.X.shape[0]
     K = objective.gram()
     y, s, scale, lam = objective.y, objective.sw, objective.scale, objective.l2
@@ -176,13 +178,8 @@ def newton_gram(objective, x0, *, tol, max_iter, verbose=0):
 
     def evaluate(alpha, b):
         Ka = K @ alpha
-        z = Ka + b
-        e = np.exp(-np.abs(z))
-        u = 1.0 / (1.0 + e)
-        a = np.where(z >= 0.0, u, e * u)
-        loss = s * ((np.maximum(z, 0.0) + np.log1p(e)) - y * z)
-        f = float(loss.sum()) * scale + 0.5 * lam * float(alpha @ Ka)
-        return f, s * (a - y), s * e * u * u
+        loss, dz, d = activations(Ka + b, y, s)
+        return loss * scale + 0.5 * lam * float(alpha @ Ka), dz, d
 
     f, dz, d = evaluate(alpha, b)
     converged, message = False, "max_iter reached"

@@ -31,7 +31,6 @@ the iterations that fit in ``--slow-seconds``, and say so.
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import sys
 import textwrap
@@ -41,18 +40,11 @@ import numpy as np
 
 import fastlr
 from fastlr import bench, registry
+from fastlr.backends import numpy_
+from fastlr.backends.python_ import loss, sigmoid  # the stable scalar forms
 
 #: columns of every line the tutorial prints
 WIDTH = 88
-
-
-def _sigmoid(z):
-    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
-
-
-def _loss(z, y):
-    # the slide's -(y log a + (1-y) log(1-a)), in its stable form log(1 + e^z) - y z
-    return max(z, 0.0) + math.log1p(math.exp(-abs(z))) - y * z
 
 
 def two_loops(w, b, X, Y):
@@ -63,8 +55,8 @@ def two_loops(w, b, X, Y):
         z = b
         for j in range(n_x):
             z += w[j, 0] * X[j, i]
-        a = _sigmoid(z)
-        J += _loss(z, Y[0, i])
+        a = sigmoid(z)
+        J += loss(z, Y[0, i])
         dz = a - Y[0, i]
         for j in range(n_x):
             dw[j, 0] += X[j, i] * dz
@@ -79,8 +71,8 @@ def one_loop(w, b, X, Y):
     for i in range(m):
         x = X[:, i:i + 1]                   # x(i), shape (n_x, 1)
         z = float(np.dot(w.T, x)[0, 0]) + b  # was: for j: z += w[j] x[j]
-        a = _sigmoid(z)
-        J += _loss(z, Y[0, i])
+        a = sigmoid(z)
+        J += loss(z, Y[0, i])
         dz = a - Y[0, i]
         dw += x * dz                        # was: for j: dw[j] += x[j] dz
         db += dz
@@ -91,9 +83,8 @@ def no_loop(w, b, X, Y):
     """Whole arrays: the lecture's vectorized code (stable cost)."""
     m = X.shape[1]
     Z = np.dot(w.T, X) + b
-    A = np.where(Z >= 0, 1.0 / (1.0 + np.exp(-np.abs(Z))),
-                 np.exp(-np.abs(Z)) / (1.0 + np.exp(-np.abs(Z))))
-    cost = float(np.sum(np.maximum(Z, 0.0) + np.log1p(np.exp(-np.abs(Z))) - Y * Z)) / m
+    A = numpy_.sigmoid(Z)
+    cost = float(np.sum(np.logaddexp(0.0, Z) - Y * Z)) / m  # the stable -[y log a + ...]
     dZ = A - Y
     return np.dot(X, dZ.T) / m, float(np.sum(dZ)) / m, cost
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["hessp", "loss_gradient"]
+__all__ = ["activations", "hessp", "loss_gradient"]
 
 
 # NaN/inf in X make the sums NaN (the estimator then says where they are): no warnings
@@ -29,16 +29,21 @@ __all__ = ["hessp", "loss_gradient"]
 def loss_gradient(w, b, X, y, sw, grad, h=None, n_threads=1):
     """See the module docstring."""
     z = X @ w.astype(X.dtype, copy=False) + b  # z in X's dtype, like NumPy's own products
-    z = z.astype(np.float64, copy=False)
-    e = np.exp(-np.abs(z))
-    u = 1.0 / (1.0 + e)
-    a = np.where(z >= 0.0, u, e * u)
-    dz = sw * (a - y)
-    loss = sw * ((np.maximum(z, 0.0) + np.log1p(e)) - y * z)
+    loss, dz, weights = activations(z.astype(np.float64, copy=False), y, sw)
     grad[:] = X.T @ dz.astype(X.dtype, copy=False)
     if h is not None:
-        h[:] = sw * e * u * u
-    return float(loss.sum()), float(dz.sum())
+        h[:] = weights
+    return loss, float(dz.sum())
+
+
+def activations(z, y, sw):
+    """``(Σ s L, dz, h)`` at the scores ``z``: the stable loss, ``dz = s (σ(z) - y)`` and the
+    Hessian's weights ``h = s σ(z)(1 - σ(z))`` (also newton-gram's, on ``K α + b``)."""
+    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
+    u = 1.0 / (1.0 + e)
+    a = np.where(z >= 0.0, u, e * u)
+    loss = sw * ((np.maximum(z, 0.0) + np.log1p(e)) - y * z)
+    return float(loss.sum()), sw * (a - y), sw * e * u * u
 
 
 @np.errstate(invalid="ignore", over="ignore")
