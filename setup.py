@@ -61,7 +61,7 @@ simd_flags = [] if openmp or not compiles(SIMD_PROBE, "-fopenmp-simd") else ["-f
 
 
 def extension(name: str) -> Extension:
-    """One of the two extensions (the course's kernels, the estimator's): same flags."""
+    """One of the extensions (the kernels; the OpenMP runtime's thread limit): same flags."""
     return Extension(
         f"fastlr.backends.{name}",
         sources=[f"fastlr/backends/{name}.pyx"],
@@ -80,5 +80,6 @@ def extension(name: str) -> Extension:
 
 
 setup(
-    ext_modules=cythonize([extension("_cython"), extension("_cython_model")], language_level=3),
+    ext_modules=cythonize([extension("_cython"), extension("_cython_model"),
+                           extension("_openmp")], language_level=3),
 )

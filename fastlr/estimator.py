@@ -31,10 +31,6 @@ from fastlr.backends.numpy_ import sigmoid
 #: fraction of X's bytes (few samples, many features)
 GRAM_MEMORY = 0.08
 
-#: X with fewer elements than this is fitted on one thread: a thread team costs more than
-#: it wins back on a few tens of microseconds of work
-PARALLEL_MIN_ELEMENTS = 40_000
-
 
 class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression with scikit-learn's objective, trained by fastlr's kernels.
@@ -75,7 +71,9 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     warm_start : bool, default=False
         Start from the previous fit's coefficients.
     n_threads : int >= 1 or None, default=None
-        Threads of the kernels (None: :func:`fastlr.get_num_threads`).
+        Threads of the kernels (None: :func:`fastlr.get_num_threads`, which follows
+        ``OMP_NUM_THREADS``, threadpoolctl's limits, the CPU affinity and quota). X of
+        fewer than ``fastlr.threads.PARALLEL_MIN_ELEMENTS`` elements is fitted on one.
     backend : {"auto", "cython", "numba", "numpy"}, default="auto"
         Whose kernels (``"auto"``: the fastest available, Cython first).
     verbose : int >= 0, default=0
@@ -162,6 +160,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self.costs_ = result.costs
         self.fit_stats_ = {"evaluations": problem.evaluations, "products": problem.products,
                            "kernel_seconds": problem.kernel_seconds,
+                           "threads": threads.planned_threads(X.size, self.n_threads),
                            "seconds": time.perf_counter() - started}
         if isinstance(problem, on_dask.DaskBinary):
             self.fit_stats_.update(wall_seconds=problem.wall_seconds, workers=problem.workers,
@@ -179,14 +178,11 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                              ensure_non_negative=True)
         l2 = self._l2(float(sample_weight.sum()))
-        n_threads = self.n_threads or threads.get_num_threads()
-        if X.size < PARALLEL_MIN_ELEMENTS:
-            n_threads = 1
         if self.classes_.size == 2:
             self.backend_, kernels = registry.load_model(self.backend)
             problem = objective.Binary(X, (y == self.classes_[1]).astype(np.float64),
                                        sample_weight, l2=l2, fit_intercept=self.fit_intercept,
-                                       kernels=kernels, n_threads=n_threads)
+                                       kernels=kernels, n_threads=self.n_threads)
         else:
             self.backend_ = "numpy"
             codes = np.searchsorted(self.classes_, y)

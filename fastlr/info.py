@@ -9,7 +9,7 @@ import os
 def info_dict() -> dict:
     """What ``fastlr info`` reports, as a dict."""
     import fastlr
-    from fastlr import autotune, bench
+    from fastlr import autotune, bench, threads
 
     implementations = [{"backend": i.backend, "variant": i.variant, "available": i.available,
                         "reason": i.reason} for i in fastlr.implementations()]
@@ -17,12 +17,20 @@ def info_dict() -> dict:
     optional = {name: bench.package_version(dist) for name, dist in
                 (("matplotlib", "matplotlib"), ("threadpoolctl", "threadpoolctl"),
                  ("h5py", "h5py"), ("scikit-learn", "scikit-learn"))}
-    environment = {name: os.environ.get(name) for name in
-                   ("FASTLR_BACKEND", "FASTLR_AUTOTUNE", "FASTLR_CACHE_DIR", "NUMBA_NUM_THREADS",
-                    "NUMBA_THREADING_LAYER", "NUMBA_CACHE_DIR", "OMP_NUM_THREADS",
-                    "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS") if os.environ.get(name)}
+    environment = {name: os.environ.get(name) for name in ENVIRONMENT if os.environ.get(name)}
+    thread_limits = {name: limit for name, limit in threads.limits().items()}
     return {"machine": machine, "implementations": implementations, "optional": optional,
-            "environment": environment, "autotune_cache": str(autotune.cache_path())}
+            "environment": environment, "autotune_cache": str(autotune.cache_path()),
+            "threads": {"limits": thread_limits, "set": threads._num_threads,
+                        "used": threads.get_num_threads()}}
+
+
+#: the environment variables that change what fastlr does (fastlr reads the first three and
+#: OMP_NUM_THREADS; the others are read by Numba, OpenMP and the BLAS libraries it calls)
+ENVIRONMENT = ("FASTLR_BACKEND", "FASTLR_AUTOTUNE", "FASTLR_CACHE_DIR", "OMP_NUM_THREADS",
+               "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "NUMBA_NUM_THREADS",
+               "NUMBA_THREADING_LAYER", "NUMBA_CACHE_DIR", "OPENBLAS_NUM_THREADS",
+               "MKL_NUM_THREADS")
 
 
 def format_info(info: dict) -> str:
@@ -41,7 +49,15 @@ def format_info(info: dict) -> str:
     if info["environment"]:
         lines += ["", "environment"]
         lines += [f"  {name}={value}" for name, value in info["environment"].items()]
-    lines += ["", f"fastest() measurements are cached in {info['autotune_cache']}"]
+    lines += ["", "threads of fastlr's parallel kernels"]
+    how = info["threads"]
+    for name, limit in how["limits"].items():
+        lines.append(f"  {name:<42}{'no limit' if limit is None else limit}")
+    if how["set"] is not None:
+        lines.append(f"  {'fastlr.set_num_threads':<42}{how['set']} (overrides the above)")
+    lines.append(f"  {'used':<42}{how['used']}")
+    lines += ["", f"fastlr.tune() saves its choices in {info['autotune_cache']} (fastest() "
+              "reads them; without them it follows its rule and measures nothing)"]
     lines += ["", "implementations"]
     by_backend = {}
     for item in info["implementations"]:

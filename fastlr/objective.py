@@ -85,7 +85,7 @@ class Binary(Scaled):
         self.X, self.y, self.sw = X, y, sample_weight
         self.kernels = kernels
         self._key = f"{kernels.__name__} estimator"  # the contention check's record
-        self.n_threads = int(n_threads)
+        self.n_threads = n_threads  # None: the policy's (fastlr.threads)
         self._sums = np.empty(self.n_features)
         self._h = None  # the Hessian's weights at the last point asked for (allocated then)
 
@@ -102,19 +102,10 @@ class Binary(Scaled):
         return self._value_and_gradient(loss, db, self._sums, w)
 
     def _timed(self, kernel, *args):
-        """``kernel(*args, n)``, timed: ``n`` threads, or one while another pool holds the
-        cores (right after a BLAS call; :func:`fastlr.threads.use_threads` decides by
-        timing both), or in a child forked after threads ran."""
-        n_threads = threads.usable(self.n_threads)
-        parallel = n_threads > 1 and threads.use_threads(self.X.size, self._key)
-        if parallel:
-            threads.started_threads()
+        """``kernel(*args, n)`` on the threads :func:`fastlr.threads.call` gives it."""
         start = time.perf_counter()
-        result = kernel(*args, n_threads if parallel else 1)
-        seconds = time.perf_counter() - start
-        self.kernel_seconds += seconds
-        if n_threads > 1:
-            threads.took(self.X.size, seconds, parallel, self._key)
+        result = threads.call(kernel, args, self.X.size, self._key, n_threads=self.n_threads)
+        self.kernel_seconds += time.perf_counter() - start
         return result
 
     def hessp(self, v):
@@ -139,7 +130,8 @@ class Binary(Scaled):
     @contextlib.contextmanager
     def _blas_threads(self):
         """BLAS on ``n_threads`` threads (the fit runs with BLAS limited to one)."""
-        limiter = threads.limit_blas(threads.usable(self.n_threads))
+        limiter = threads.limit_blas(threads.usable(self.n_threads
+                                                    or threads.get_num_threads()))
         try:
             yield
         finally:

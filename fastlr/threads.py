@@ -1,27 +1,37 @@
-"""How many threads fastlr's parallel kernels use.
+"""fastlr's one thread policy: how many threads a parallel kernel uses, and when.
 
-One setting for the whole process (default: every core this process may run on).
-Parallel kernels split their work into this many chunks, each with its own
-accumulators; small problems run on one thread, where starting threads would cost more
-than it gives.
+Every parallel kernel of fastlr (the course's ``fused`` pass, the estimator's loss and
+Hessian passes, in Cython and Numba) is a leaf that takes a thread count; :func:`call`
+chooses it, in one place:
 
-fastlr's threads never run on top of another pool's: the parallel (``fused``) kernels
-call no BLAS, and the BLAS-calling ``vectorized`` variants start no threads of their own.
-What remains is *idle* threads: after a parallel region, OpenMP's workers spin, waiting
-for the next one, and a BLAS library's workers do the same after a call. On a 2-core
-machine, a NumPy matrix product right after a fused call (or the reverse) then shares
-its cores with spinning threads and loses whole scheduler ticks. Spinning too little
-costs too: a worker that has gone to sleep takes a long time to wake on a virtual
-machine. :func:`configure_openmp` bounds the spin of fastlr's OpenMP threads between the
-two: calls separated by ordinary Python work stay as fast as with libgomp's default, and
-alternating with another pool costs far less (the measurements behind the value are in
-the README, "How many threads does it use").
+* **How many** (:func:`get_num_threads`): what OpenMP would use here. ``OMP_NUM_THREADS``
+  and the limits ``threadpoolctl.threadpool_limits`` sets (so joblib's, scikit-learn's and
+  dask's worker limits hold: their workers set those), capped by the cores this process may
+  run on (its CPU affinity) and its cgroup CPU quota (containers).
+  :func:`set_num_threads` and the estimator's ``n_threads=`` override it.
+* **Serial below a size**: a problem of fewer than :data:`PARALLEL_MIN_ELEMENTS` elements runs
+  on the calling thread: starting a team costs more than a second core gives back there.
+* **Contention**: a parallel call slowed by another pool's spinning threads (NumPy's BLAS
+  right after a call) backs off to the calling thread while that lasts (:func:`use_threads`).
+* **One team at a time**: a call made while another Python thread's call holds the team runs
+  on its own thread (two teams on two cores only slow each other down).
+* **Fork safety**: a child forked after threads ran runs everything serially.
+
+Idle threads: after a parallel region OpenMP's workers spin, waiting for the next one, and a
+BLAS library's do the same after a call. On a 2-core machine a NumPy product right after a
+fused call (or the reverse) then shares its cores with spinning threads. Spinning too little
+costs too: a worker gone to sleep takes long to wake on a virtual machine.
+:func:`configure_openmp` bounds the spin of fastlr's OpenMP threads between the two (the
+measurements are in the README, "How many threads does it use").
 """
 
 from __future__ import annotations
 
+import math
 import os
+import threading
 import time
+from pathlib import Path
 
 from fastlr import validation
 
@@ -91,12 +101,141 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: where the cgroup file systems are mounted, and which groups this process is in (tests
+#: point them elsewhere)
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+PROC_CGROUP = Path("/proc/self/cgroup")
+
+
+def cpu_quota() -> int | None:
+    """Whole cores this process's cgroup may use (its CPU quota, rounded up), or None.
+
+    cgroup v2 ``cpu.max`` (``"200000 100000"``: 2 cores; ``"max 100000"``: no quota) of the
+    process's group and its parents, else cgroup v1 ``cpu.cfs_quota_us`` ÷
+    ``cpu.cfs_period_us``. Read once per process.
+    """
+    global _quota
+    if _quota is _UNKNOWN:
+        _quota = _read_quota()
+    return _quota
+
+
+_UNKNOWN = object()
+_quota = _UNKNOWN
+
+
+def _read_quota() -> int | None:
+    limits = []
+    try:
+        with open(PROC_CGROUP, encoding="utf-8") as f:
+            paths = [line.rstrip("\n").split(":", 2) for line in f]
+    except OSError:
+        paths = []
+    for _, controllers, path in (p for p in paths if len(p) == 3):
+        if controllers == "":  # v2: the group and each parent may set cpu.max
+            group = CGROUP_ROOT / path.lstrip("/")
+            for folder in (group, *group.parents):
+                limits.append(_quota_file(folder / "cpu.max", None))
+                if folder == CGROUP_ROOT:
+                    break
+        elif "cpu" in controllers.split(","):  # v1
+            for mount in (CGROUP_ROOT / "cpu,cpuacct", CGROUP_ROOT / "cpu"):
+                group = mount / path.lstrip("/")
+                limits.append(_quota_file(group / "cpu.cfs_quota_us",
+                                          group / "cpu.cfs_period_us"))
+    cores = [limit for limit in limits if limit is not None]
+    return min(cores) if cores else None
+
+
+def _quota_file(quota_path: Path, period_path: Path | None) -> int | None:
+    """Whole cores a quota file allows (v2: ``quota period`` in one file), or None."""
+    try:
+        fields = quota_path.read_text(encoding="utf-8").split()
+        if period_path is not None:
+            fields += period_path.read_text(encoding="utf-8").split()
+        quota, period = int(fields[0]), int(fields[1])
+    except (OSError, ValueError, IndexError):  # "max", absent, unreadable: no quota
+        return None
+    if quota <= 0 or period <= 0:  # v1 writes -1 for "no quota"
+        return None
+    return max(1, math.ceil(quota / period))
+
+
+def openmp_limit() -> int | None:
+    """Threads the OpenMP runtime would start here, if anything limits them, else None.
+
+    The smaller of ``OMP_NUM_THREADS`` (its first value, as OpenMP reads a list) and
+    ``omp_get_max_threads()`` of the runtime fastlr's kernels use, which follows
+    threadpoolctl's limits. (Numba's OpenMP layer sets the latter to its pool size when its
+    threads start: the environment variable is read too, so that it keeps counting.)
+    """
+    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    found = [int(value)] if value.isdigit() and int(value) > 0 else []
+    if _omp_max_threads is not None and _omp_max_threads() > 0:
+        found.append(_omp_max_threads())
+    return min(found) if found else None
+
+
+def default_threads() -> int:
+    """What OpenMP would use: :func:`openmp_limit`, capped by the affinity and the quota."""
+    return max(1, min(limit for limit in limits().values() if limit is not None))
+
+
+def limits() -> dict:
+    """What :func:`default_threads` reads, by name (None: no limit from it)."""
+    return {"CPU affinity": available_cores(), "cgroup CPU quota": cpu_quota(),
+            "OpenMP (OMP_NUM_THREADS, threadpoolctl)": openmp_limit()}
+
+
 def get_num_threads() -> int:
-    """Threads a parallel kernel uses: :func:`set_num_threads`'s value, else every core;
-    1 in a process forked after fastlr started its threads (see :func:`started_threads`)."""
+    """Threads a parallel kernel uses: :func:`set_num_threads`'s value, else
+    :func:`default_threads`; 1 in a process forked after fastlr started its threads."""
     if _forked_after_threads:
         return 1
-    return _num_threads or available_cores()
+    return _num_threads or default_threads()
+
+
+#: problems of fewer elements than this run on the calling thread: a 2-thread team costs
+#: more than it saves there (measured on AMD EPYC Zen 5: see the README)
+PARALLEL_MIN_ELEMENTS = 40_000
+
+_team = threading.Lock()  # one parallel call at a time; a call finding it taken runs alone
+
+
+def call(leaf, args, work: int, key: str, *, n_threads: int | None = None,
+         adaptive: bool = True):
+    """``leaf(*args, n)``, ``n`` the threads the policy gives a call of ``work`` elements.
+
+    ``n_threads`` overrides :func:`get_num_threads`. ``adaptive``: the call is timed and
+    the contention check (:func:`use_threads`, per ``key`` and size) may run it on the
+    calling thread; training loops pass False (a training lasts longer than contention).
+    """
+    if work < PARALLEL_MIN_ELEMENTS:
+        return leaf(*args, 1)
+    n = usable(n_threads or get_num_threads())
+    if n == 1:
+        return leaf(*args, 1)
+    if adaptive and not use_threads(work, key):
+        start = time.perf_counter()
+        result = leaf(*args, 1)
+        took(work, time.perf_counter() - start, False, key)
+        return result
+    if not _team.acquire(blocking=False):  # another thread's team holds the cores
+        return leaf(*args, 1)
+    try:
+        started_threads()
+        start = time.perf_counter()
+        result = leaf(*args, n)
+        if adaptive:
+            took(work, time.perf_counter() - start, True, key)
+        return result
+    finally:
+        _team.release()
+
+
+def planned_threads(work: int, n_threads: int | None = None) -> int:
+    """Threads :func:`call` starts for ``work`` elements on a quiet machine."""
+    return 1 if work < PARALLEL_MIN_ELEMENTS else usable(n_threads or get_num_threads())
 
 
 # Contention. Right after another pool's call (NumPy's BLAS, most often: its idle worker
@@ -209,8 +348,16 @@ def usable(n_threads: int) -> int:
 
 
 def set_num_threads(n_threads: int | None) -> None:
-    """Use ``n_threads`` threads (``None``: every core) in fastlr's parallel kernels."""
+    """Use ``n_threads`` threads in fastlr's parallel kernels (``None``: back to
+    :func:`default_threads`, what OpenMP would use)."""
     global _num_threads
     _num_threads = None if n_threads is None else validation.check_integer(
         "n_threads", n_threads, minimum=1
     )
+
+
+configure_openmp()  # before the OpenMP runtime loads, just below: it reads the setting once
+try:  # loads the OpenMP runtime now, where threadpoolctl finds it (see fastlr/backends/_openmp)
+    from fastlr.backends._openmp import max_threads as _omp_max_threads
+except ImportError:  # not compiled: OMP_NUM_THREADS is read from the environment
+    _omp_max_threads = None

@@ -12,8 +12,10 @@ from fastlr import threads
 from helpers import COMPILED, get_or_skip, random_problem
 
 
-def test_default_is_every_available_core():
-    assert fastlr.get_num_threads() == threads.available_cores() == len(os.sched_getaffinity(0))
+def test_default_is_what_openmp_would_use_within_the_cores_this_process_has():
+    assert fastlr.get_num_threads() == threads.default_threads()
+    assert 1 <= fastlr.get_num_threads() <= threads.available_cores()
+    assert threads.available_cores() == len(os.sched_getaffinity(0))
 
 
 @pytest.mark.parametrize("backend", COMPILED)
@@ -30,7 +32,7 @@ def test_set_num_threads_round_trip_and_same_results(backend):
             assert cost == pytest.approx(reference[1], rel=1e-12)
     finally:
         fastlr.set_num_threads(None)
-    assert fastlr.get_num_threads() == threads.available_cores()
+    assert fastlr.get_num_threads() == threads.default_threads()
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
