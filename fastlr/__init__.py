@@ -28,6 +28,7 @@ from fastlr.registry import (
     fastest,
     get,
     implementations,
+    tune,
 )
 from fastlr.threads import get_num_threads, set_num_threads
 
@@ -50,6 +51,7 @@ __all__ = [
     "propagate",
     "set_num_threads",
     "sigmoid",
+    "tune",
 ]
 
 

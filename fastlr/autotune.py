@@ -1,22 +1,30 @@
-"""Which implementation is fastest for a kind of problem, measured once on this machine.
+"""Which implementation is fastest for a kind of problem: documented rules, or a measurement
+the user asks for (FFTW's ESTIMATE and MEASURE).
 
-A *problem class* is what decides the winner: ``X``'s dtype, its memory order, how big it is
-(fits in cache or streams from memory) and its aspect (many more examples than features,
-the reverse, or neither). The first time a class is asked for, :func:`fastest_pair` times
-every available implementation that can win (the compiled backends and NumPy's vectorized
-code; interpreted loops never do above a few elements) on a synthetic problem of that
-class in two conditions — steady (calls back to back) and interleaved (each call right
-after a NumPy matrix-vector product, as in a program that does its own NumPy work between
-fastlr's calls: NumPy's BLAS threads then still spin) — and records the implementation with
-the smallest geometric mean of the two medians (a choice measured only back to back picks
-kernels that are several times slower in real use). Tiny problems, where per-call overhead
-decides, are scored on ``propagate`` and on a short training run instead. The winner goes
-into a JSON file, keyed by this machine, the thread count and the versions of Python,
-NumPy, Numba and fastlr, so that it runs once. Later calls read a dict: well under a microsecond.
+A *problem class* is what could decide the winner: ``X``'s dtype, its memory order, its size
+(fits in cache or streams from memory) and its aspect (:func:`problem_class`).
 
-The file is ``$FASTLR_CACHE_DIR/fastest.json`` (default ``~/.cache/fastlr/``). Set
-``FASTLR_AUTOTUNE=0`` to skip measuring and use the static order of
-:data:`fastlr.registry.PREFERENCE`; set ``FASTLR_BACKEND`` to force a backend.
+**By default fastlr does not measure**: :func:`fastlr.fastest` and every ``backend="auto"``
+take the first available pair of :data:`fastlr.registry.PREFERENCE` — the one-pass ``fused``
+kernel (Cython first: it is compiled at install time, so the first call pays no JIT; then
+Numba), else NumPy's vectorized code. The rule comes from measurements on both CPU kinds
+this project runs on (AMD EPYC Zen 5 with AVX-512, Zen 3 with AVX2 only; README,
+"How the fastest implementation is chosen"): the one-pass kernel reads X once where
+NumPy's course code reads it twice, and no class of problem showed another pair faster by
+a margin that held from one run to the next. The same X gives the same choice in every
+process, and the first call costs no measuring.
+
+**Measuring is something you ask for**: :func:`tune` (``fastlr.tune()``, ``fastlr bench
+--tune``) times every available compiled implementation and NumPy's vectorized code on a
+synthetic problem of each class, in two conditions — steady (calls back to back) and
+interleaved (each call right after a NumPy matrix-vector product, as in a program that does
+its own NumPy work between fastlr's calls) — and records the pair with the smallest
+geometric mean of the two medians. It watches the rest of the machine while it measures:
+when other processes used more than :data:`BUSY_LIMIT` of the cores, nothing is saved and
+the result says why. What it saves goes into ``$FASTLR_CACHE_DIR/fastest.json`` (default
+``~/.cache/fastlr/``), keyed by this machine, the thread count and the versions of Python,
+NumPy, Numba and fastlr; later ``"auto"`` choices read it (well under a microsecond once
+read). ``FASTLR_AUTOTUNE=0`` ignores it; ``FASTLR_BACKEND`` forces a backend.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -54,7 +63,7 @@ REPRESENTATIVE = {
 BUDGET = 0.05
 
 _lock = threading.Lock()
-_memory: dict[tuple, tuple[str, str]] = {}  # (class, threads) -> (backend, variant), this process
+_memory: dict[tuple, object] = {}  # (class, threads) -> tuned (backend, variant) or False
 
 
 def problem_class(X: np.ndarray) -> str:
@@ -101,29 +110,125 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
-def fastest_pair(X: np.ndarray, candidates: list[tuple[str, str]], get) -> tuple[str, str]:
-    """The fastest of ``candidates`` on problems of ``X``'s class (measured once, then cached).
+def chosen_pair(X: np.ndarray, rule, usable) -> tuple[str, str]:
+    """The pair for ``X``'s class: what :func:`tune` saved for it on this machine and
+    configuration, if ``usable(pair)``; else ``rule()`` (no measuring, ever)."""
+    key = (problem_class(X), threads.get_num_threads())
+    found = _memory.get(key)
+    if found is None:
+        found = _memory[key] = _tuned_entries().get(key[0]) or False
+    if found and usable(found):
+        return found
+    return rule()
 
-    ``get(backend, variant)`` returns an :class:`~fastlr.registry.Implementation`.
+
+def _tuned_entries() -> dict:
+    """The classes :func:`tune` saved for this fingerprint (``{}`` when ignored, absent or
+    damaged: the file is a cache, and whatever is wrong with it means "the rule")."""
+    if os.environ.get("FASTLR_AUTOTUNE") == "0":
+        return {}
+    stored = _load_file().get(fingerprint())
+    if not isinstance(stored, dict):
+        return {}
+    return {key: pair for key, pair in ((k, _pair(v)) for k, v in stored.items()) if pair}
+
+
+#: a tuning during which other processes used more than this fraction of the machine's
+#: cores (on average) is not saved: its times say more about them than about fastlr
+BUSY_LIMIT = 0.10
+
+
+class Tuning(NamedTuple):
+    """What :func:`tune` measured: per class, each candidate's (steady, interleaved)
+    median seconds and the winner; whether it was saved, and why not."""
+
+    times: dict
+    chosen: dict
+    saved: bool
+    reason: str
+    busy: float | None  # fraction of the cores other processes used while it measured
+
+
+def tune(problems, candidates, get, *, save=True) -> Tuning:
+    """Measure ``candidates`` on each class of ``problems`` (arrays X) and save the winners.
+
+    ``get(backend, variant)`` returns an :class:`~fastlr.course.Implementation`. Nothing
+    is saved when other processes were busy (:data:`BUSY_LIMIT`) before or during it.
     """
-    key = problem_class(X)
-    found = _memory.get((key, threads.get_num_threads()))
-    if found is not None and found in candidates:
-        return found
+    classes = {}
+    for X in problems:
+        classes.setdefault(problem_class(X), X)
     with _lock:
+        before = load_meter()
+        time.sleep(0.25)  # is the machine quiet before we start?
+        busy = before.busy_since()
+        times = {}
+        if busy is None or busy <= BUSY_LIMIT:
+            meter = load_meter()
+            times = {key: _measure(key, X, candidates, get) for key, X in classes.items()}
+            busy = meter.busy_since()
+        chosen = {key: min(found, key=lambda pair: _score(found[pair]))
+                  for key, found in times.items()}
+        if busy is not None and busy > BUSY_LIMIT:
+            return Tuning(times, chosen, False,
+                          f"other processes used {busy:.0%} of the cores while measuring "
+                          f"(more than {BUSY_LIMIT:.0%}): run it again on a quiet machine",
+                          busy)
+        if not save:
+            return Tuning(times, chosen, False, "not asked to save", busy)
         stored = _load_file().get(fingerprint())
-        if not isinstance(stored, dict):  # absent, or a file edited or damaged by hand
-            stored = {}
-        found = _pair(stored.get(key))
-        if found not in candidates:
-            found = _measure(key, X, candidates, get)
-            stored[key] = list(found)
-            _save_file(fingerprint(), stored)
-        _memory[key, threads.get_num_threads()] = found
-        return found
+        stored = dict(stored) if isinstance(stored, dict) else {}
+        stored.update({key: list(pair) for key, pair in chosen.items()})
+        written = _save_file(fingerprint(), stored)
+        _memory.clear()
+        reason = "" if written else f"could not write {cache_path()}"
+        return Tuning(times, chosen, written, reason, busy)
 
 
-def _measure(key, X, candidates, get) -> tuple[str, str]:
+def _score(steady_interleaved) -> float:
+    """Both conditions count: a user's program calls NumPy between fastlr's calls."""
+    return math.sqrt(steady_interleaved[0] * steady_interleaved[1])
+
+
+class _Meter(NamedTuple):
+    """CPU time of the whole machine and of this process at one moment."""
+
+    wall: float
+    machine: float  # seconds of CPU every process used (``/proc/stat``), or None
+    own: float
+    cores: int
+
+    def busy_since(self) -> float | None:
+        """Fraction of the cores other processes used since; None where unknown."""
+        now = load_meter()
+        if self.machine is None or now.machine is None:
+            return None
+        wall = max(now.wall - self.wall, 1e-9)
+        others = (now.machine - self.machine) - (now.own - self.own)
+        return max(0.0, others / (wall * self.cores))
+
+
+def load_meter() -> _Meter:
+    """Now: seconds of CPU used by every process (busy jiffies of ``/proc/stat``) and by
+    this one (all its threads)."""
+    own = sum(os.times()[:2])
+    machine = None
+    cores = 1
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            lines = f.read().splitlines()
+        fields = [int(v) for v in lines[0].split()[1:]]
+        # user nice system idle iowait irq softirq steal: all but idle and iowait are busy
+        busy = sum(fields[:8]) - fields[3] - fields[4]
+        machine = busy / os.sysconf("SC_CLK_TCK")
+        cores = max(1, sum(1 for line in lines if line[:3] == "cpu" and line[3:4].isdigit()))
+    except (OSError, ValueError, IndexError):
+        pass
+    return _Meter(time.monotonic(), machine, own, cores)
+
+
+def _measure(key, X, candidates, get) -> dict:
+    """``{pair: (steady, interleaved)}`` median seconds of each candidate on ``X``'s class."""
     from fastlr.datasets import make_problem
 
     size, aspect = key.rsplit("-", 2)[-2:]
@@ -136,43 +241,28 @@ def _measure(key, X, candidates, get) -> tuple[str, str]:
     w = np.full((n_x, 1), 0.01)
     from fastlr.bench.timing import Interleave  # the user's NumPy call, as fastlr bench makes it
 
-    interleave = Interleave() if size != "tiny" else None
+    interleave = Interleave()
     times = {}
     for backend, variant in candidates:
         implementation = get(backend, variant)
         implementation.propagate(w, 0.0, problem_X, Y)  # compiles, fills caches
-        if size != "tiny":  # (tiny problems run on one thread: nothing to wait for)
-            threads.settle()  # the previous candidate's idle threads stop spinning
+        threads.settle()  # the previous candidate's idle threads stop spinning
         steady = _median_time(implementation, w, problem_X, Y, None)
-        if interleave is None:  # tiny: per-call overhead decides, and so does the training
-            # loop (a compiled one, or a Python loop over the kernel): both count
-            times[backend, variant] = math.sqrt(
-                steady * _median_time(implementation, w, problem_X, Y, None, TINY_ITERATIONS)
-                / TINY_ITERATIONS)
-        else:  # both conditions count: a user's program calls NumPy between our calls
-            interleaved = _median_time(implementation, w, problem_X, Y, interleave)
-            times[backend, variant] = math.sqrt(steady * interleaved)
-    return min(times, key=times.get)
+        times[backend, variant] = (steady,
+                                   _median_time(implementation, w, problem_X, Y, interleave))
+    return times
 
 
-#: iterations of the training loop timed for tiny problems
-TINY_ITERATIONS = 200
-
-
-def _median_time(implementation, w, X, Y, before_each, iterations=None) -> float:
-    """Median seconds of ``implementation.propagate`` (or of ``optimize`` for
-    ``iterations``), timed for :data:`BUDGET` seconds (at least 5 calls), each call right
-    after ``before_each()`` when it is given."""
+def _median_time(implementation, w, X, Y, before_each) -> float:
+    """Median seconds of ``implementation.propagate``, timed for :data:`BUDGET` seconds (at
+    least 5 calls), each call right after ``before_each()`` when it is given."""
     samples = []
     start = time.perf_counter()
     while len(samples) < 5 or time.perf_counter() - start < BUDGET:
         if before_each is not None:
             before_each()
         t0 = time.perf_counter()
-        if iterations is None:
-            implementation.propagate(w, 0.0, X, Y)
-        else:
-            implementation.optimize(w, 0.0, X, Y, iterations, 0.01)
+        implementation.propagate(w, 0.0, X, Y)
         samples.append(time.perf_counter() - t0)
         if len(samples) >= 1000:
             break
@@ -201,7 +291,7 @@ def _load_file() -> dict:
     return content if isinstance(content, dict) else {}
 
 
-def _save_file(fingerprint_key: str, entries: dict) -> None:
+def _save_file(fingerprint_key: str, entries: dict) -> bool:
     path = cache_path()
     temporary = None
     try:
@@ -215,8 +305,9 @@ def _save_file(fingerprint_key: str, entries: dict) -> None:
             f.write(json.dumps(content, indent=1, sort_keys=True))
         os.replace(temporary, path)  # atomic: another process never reads half a file
         temporary = None
-    except OSError:
-        pass  # a read-only home, a directory where the file should be: tune again next time
+        return True
+    except OSError:  # a read-only home, a directory where the file should be
+        return False
     finally:
         if temporary is not None:  # the write or the rename failed: leave no litter behind
             try:
@@ -226,7 +317,7 @@ def _save_file(fingerprint_key: str, entries: dict) -> None:
 
 
 def clear() -> None:
-    """Forget every measured result (in memory and on disk)."""
+    """Forget every tuned choice (in memory and on disk): back to the rules."""
     with _lock:
         _memory.clear()
         try:

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fastlr import threads, validation
+from fastlr import autotune, threads, validation
 from fastlr.backends import DESCRIPTORS, Backend
 from fastlr.course import Implementation
 
@@ -32,12 +32,14 @@ VARIANTS = ("loop", "vectorized", "fused")
 #: every (backend, variant) pair fastlr implements, listed by implementations()
 PAIRS = tuple((backend.name, variant) for backend in DESCRIPTORS for variant in backend.variants)
 
-#: fastest() without measuring (FASTLR_AUTOTUNE=0) picks the first available pair of this
-#: list: the descriptors' ranks, lowest first
+_PAIR_SET = frozenset(PAIRS)
+
+#: fastest()'s rule (unless tune() saved a choice): the first available pair of this list,
+#: the descriptors' ranks, lowest first
 PREFERENCE = tuple(sorted(PAIRS, key=lambda pair: BACKENDS[pair[0]].rank[pair[1]]))
 
 #: pairs that interpret Python for every element: never the fastest above a handful of
-#: elements, so fastest() does not time them
+#: elements, so tune() does not time them
 INTERPRETED = frozenset((backend.name, variant) for backend in DESCRIPTORS
                         for variant in backend.interpreted)
 
@@ -67,6 +69,7 @@ _modules: dict[str, object] = {}
 _failures: dict[str, BackendUnavailable] = {}
 _implementations: dict[tuple[str, str], Implementation] = {}
 _candidates: dict[str | None, tuple[list, list]] = {}
+_rules: dict[str | None, tuple[str, str]] = {}  # the rule's pair per FASTLR_BACKEND value
 
 
 def load(backend: str):
@@ -138,6 +141,7 @@ def clear_caches() -> None:
     _failures.clear()
     _implementations.clear()
     _candidates.clear()
+    _rules.clear()
 
 
 def implementations() -> list[ImplementationInfo]:
@@ -203,21 +207,44 @@ def select(backend: str, variant: str, X: np.ndarray | None) -> Implementation:
 def fastest(X=None) -> Implementation:
     """The fastest implementation available here, for problems like ``X``.
 
-    The choice is measured: the first time a class of problem (``X``'s dtype, memory order,
-    size and aspect; the course's cat size, float64 and F-ordered when ``X`` is not given)
-    is asked for, every available compiled implementation and NumPy's vectorized code are
-    timed on a synthetic problem of that class, and the winner is cached on disk per machine,
-    thread count and versions (see :mod:`fastlr.autotune`). Later calls cost a dict lookup.
+    Chosen without measuring, the same in every process (see :mod:`fastlr.autotune`): what
+    :func:`tune` saved for ``X``'s class on this machine, if anything, else the first
+    available pair of :data:`PREFERENCE` — the one-pass ``fused`` kernel (Cython, then
+    Numba), else NumPy's vectorized code. ``X`` (default: the course's cat size, float64,
+    F order) matters only through its class: dtype, memory order, size and aspect.
 
     ``FASTLR_BACKEND=name`` restricts the choice to that backend; ``FASTLR_AUTOTUNE=0``
-    skips measuring and takes the first available pair of :data:`PREFERENCE`.
+    ignores what :func:`tune` saved.
     """
     return _fastest(None if X is None else validation.check_X(X))
 
 
+def tune(X=None, *, save: bool = True):
+    """Measure which implementation is fastest here, and make ``"auto"`` use it from now on.
+
+    Times every available compiled implementation and NumPy's vectorized code on problems of
+    ``X``'s class (default: the classes of ``fastlr bench``'s sizes tiny, cat, tall and
+    wide, float64, F order), steady and right after a NumPy call, and saves each class's
+    winner for this machine, thread count and library versions (``fastlr bench --tune`` does
+    the same and prints the times). A few seconds per class, plus Numba's first compilations.
+
+    Returns a :class:`fastlr.autotune.Tuning`: the times, the winners, and ``saved`` — False,
+    with the ``reason``, when other processes kept the cores busy while it measured (their
+    work would have decided the result) or the cache file could not be written.
+    """
+    from fastlr.bench.problems import SIZES
+
+    if X is None:
+        problems = [np.empty(SIZES[name], order="F") for name in ("tiny", "cat", "tall", "wide")]
+    else:
+        problems = [validation.check_X(X)]
+    _, measured = candidates()
+    return autotune.tune(problems, measured, implementation, save=save)
+
+
 def candidates() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """``(available pairs in preference order, those fastest() times)`` under the current
-    ``FASTLR_BACKEND``; computed once per value of it."""
+    """``(available pairs in preference order, those tune() times)`` under the current
+    ``FASTLR_BACKEND``; computed once per value of it (imports every backend)."""
     forced = os.environ.get(ENV_BACKEND) or None
     found = _candidates.get(forced)
     if found is None:
@@ -229,15 +256,33 @@ def candidates() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     return found
 
 
-def _fastest(X: np.ndarray | None) -> Implementation:
-    ordered, measured = candidates()
-    if len(measured) < 2 or os.environ.get("FASTLR_AUTOTUNE") == "0":
-        return implementation(*ordered[0])
-    from fastlr import autotune
+def _first_preferred(forced: str | None) -> tuple[str, str]:
+    """The first available pair of :data:`PREFERENCE` (importing only the backends it
+    tries: the first auto call loads one backend)."""
+    found = _rules.get(forced)
+    if found is None:
+        allowed = [_check_env_backend(forced)] if forced else list(BACKENDS)
+        found = next((pair for pair in PREFERENCE if pair[0] in allowed
+                      and available(pair[0])), None)
+        if found is None:  # nothing to choose from: say why (BackendUnavailable)
+            load(allowed[0])
+        _rules[forced] = found
+    return found
 
-    if X is None:
-        X = np.empty(CAT_SIZE, order="F")  # only its class matters; np.empty touches no memory
-    return implementation(*autotune.fastest_pair(X, measured, implementation))
+
+_CAT_X = np.empty(CAT_SIZE, order="F")  # fastest()'s X when given none: only its class matters
+
+
+def _fastest(X: np.ndarray | None) -> Implementation:
+    forced = os.environ.get(ENV_BACKEND) or None
+
+    def usable(pair):
+        return (tuple(pair) in _PAIR_SET and pair not in INTERPRETED
+                and (forced is None or pair[0] == forced) and available(pair[0]))
+
+    pair = autotune.chosen_pair(_CAT_X if X is None else X,
+                                lambda: _first_preferred(forced), usable)
+    return implementation(*pair)
 
 
 def implementation(backend: str, variant: str) -> Implementation:

@@ -228,20 +228,22 @@ TINY_X = random_problem(4, 8, seed=1)[2]
 
 @pytest.fixture
 def tuning(monkeypatch, tmp_path):
-    """fastest() measures here, in a fresh cache folder, quickly; returns the folder."""
+    """tune() measures here, in a fresh cache folder, quickly, on a machine it takes for
+    quiet; returns the folder."""
     monkeypatch.delenv("FASTLR_AUTOTUNE", raising=False)
     monkeypatch.delenv("FASTLR_BACKEND", raising=False)
     monkeypatch.setenv("FASTLR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(autotune, "_memory", {})
     monkeypatch.setattr(autotune, "BUDGET", 0.002)  # which pair wins is not what is tested
+    monkeypatch.setattr(autotune._Meter, "busy_since", lambda self: 0.0)
     _, measured = registry.candidates()
     if len(measured) < 2:
-        unavailable(f"fastest() measures only with two compiled candidates; here {measured}")
+        unavailable(f"tune() measures two compiled candidates at least; here {measured}")
     return tmp_path / "cache"
 
 
 def assert_fastest_works():
-    """fastest() returns one of the implementations it measures, and raises nothing."""
+    """fastest() returns an implementation tune() may choose, and raises nothing."""
     implementation = fastlr.fastest(TINY_X)
     assert isinstance(implementation, fastlr.Implementation)
     _, measured = registry.candidates()
@@ -288,43 +290,42 @@ def corrupted_contents():
 
 
 @pytest.mark.parametrize("content_id", [case[0] for case in corrupted_contents()])
-def test_fastest_survives_a_corrupted_cache_file(tuning, content_id, monkeypatch):
+def test_fastest_and_tune_survive_a_corrupted_cache_file(tuning, content_id, monkeypatch):
     content = dict(corrupted_contents())[content_id]
     tuning.mkdir()
     (tuning / "fastest.json").write_bytes(content)
-    chosen = assert_fastest_works()
+    assert_fastest_works()  # the rule
+    result = fastlr.tune(TINY_X)
+    assert result.saved, result.reason
     # the file was repaired: it now holds the measured choice, and the next process reads it
-    entry = stored_entries()[autotune.problem_class(TINY_X)]
-    assert entry == [chosen.backend, chosen.variant]
+    chosen = result.chosen[autotune.problem_class(TINY_X)]
+    assert stored_entries()[autotune.problem_class(TINY_X)] == list(chosen)
     assert sorted(p.name for p in tuning.iterdir()) == ["fastest.json"]  # no temporary files
     monkeypatch.setattr(autotune, "_memory", {})
-
-    def measure(*arguments):
-        raise AssertionError("measured again although the cache file holds the answer")
-
-    monkeypatch.setattr(autotune, "_measure", measure)
-    assert fastlr.fastest(TINY_X) == chosen
+    picked = assert_fastest_works()
+    assert (picked.backend, picked.variant) == chosen
 
 
-def test_fastest_survives_a_cache_file_it_cannot_read(tuning):
+def test_fastest_and_tune_survive_a_cache_file_they_cannot_read(tuning):
     # (tests run as root: chmod does not stop a read, a directory in the file's place does)
     (tuning / "fastest.json").mkdir(parents=True)
     assert_fastest_works()
-    assert_fastest_works()  # again: from memory
+    result = fastlr.tune(TINY_X)
+    assert not result.saved and "could not write" in result.reason
+    assert_fastest_works()
     assert (tuning / "fastest.json").is_dir()
     assert sorted(p.name for p in tuning.iterdir()) == ["fastest.json"]  # no temporary files
-    autotune.clear()
 
 
 @pytest.mark.parametrize("where", ["the folder is a file", "the folder is inside a file"])
-def test_fastest_survives_a_cache_folder_it_cannot_write(tuning, monkeypatch, where):
+def test_tune_survives_a_cache_folder_it_cannot_write(tuning, monkeypatch, where):
     blocker = tuning.parent / "a-file"
     blocker.write_text("not a folder")
     folder = blocker if where == "the folder is a file" else blocker / "fastlr"
     monkeypatch.setenv("FASTLR_CACHE_DIR", str(folder))
+    assert not fastlr.tune(TINY_X).saved
     assert_fastest_works()
     assert blocker.read_text() == "not a folder"
-    autotune.clear()
 
 
 AUTOTUNE_CHILD = r"""
@@ -334,6 +335,7 @@ import fastlr
 from fastlr import autotune
 
 autotune.BUDGET = 0.005
+autotune._Meter.busy_since = lambda self: 0.0  # the other process is the load: ignore it
 ready, others = sys.argv[1], sys.argv[2:]
 open(ready, "w").close()
 deadline = time.monotonic() + 60
@@ -342,8 +344,10 @@ while not all(os.path.exists(path) for path in others):  # start measuring toget
         sys.exit("the other process never started")
     time.sleep(0.001)
 X = np.asfortranarray(np.ones((4, 8)))
-implementation = fastlr.fastest(X)
-print(json.dumps([implementation.backend, implementation.variant, autotune.problem_class(X)]))
+result = fastlr.tune(X)
+assert result.saved, result.reason
+key = autotune.problem_class(X)
+print(json.dumps([*result.chosen[key], key]))
 """
 
 
@@ -378,7 +382,6 @@ def test_two_processes_tuning_the_same_class_at_once(tmp_path):
     key = outputs[0][2]
     assert entries[key] in [output[:2] for output in outputs]
     assert all(output[0] == backend for output in outputs)
-    assert sorted(p.name for p in cache.iterdir()) == ["fastest.json"]  # no temporary files
 
 
 # ----------------------------------------------------------------------------- Numba cache

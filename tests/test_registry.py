@@ -135,25 +135,25 @@ def test_every_backend_module_matches_its_descriptor(descriptor):
 
 @pytest.mark.parametrize("pair", registry.PAIRS, ids="-".join)
 def test_every_registered_pair_is_reachable_by_fastest(pair, monkeypatch, tmp_path):
-    """A measured pair wins when the measurement says so; an interpreted one is reached in
-    the static order once the pairs ranked before it are not candidates."""
+    """A compiled or NumPy pair wins when tune() says so; an interpreted one is reached by
+    the rule once the pairs ranked before it are unavailable."""
     from fastlr import autotune
 
     load_or_skip(pair[0])
     monkeypatch.setenv("FASTLR_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("FASTLR_AUTOTUNE", raising=False)
     monkeypatch.setattr(autotune, "_memory", {})
-    monkeypatch.setattr(autotune, "_measure", lambda key, X, candidates, get: (
-        pair if pair in candidates else candidates[0]))
+    monkeypatch.setattr(autotune._Meter, "busy_since", lambda self: 0.0)
+    monkeypatch.setattr(autotune, "_measure", lambda key, X, candidates, get: {
+        p: (1.0, 1.0) if p == pair else (2.0, 2.0) for p in candidates})
     monkeypatch.setenv("FASTLR_BACKEND", pair[0])
     registry.clear_caches()
     try:
         if pair not in registry.INTERPRETED and len(registry.candidates()[1]) >= 2:
+            assert fastlr.tune().saved
             chosen = fastlr.fastest()
-        else:  # the static order, with every pair ranked before this one unavailable
-            monkeypatch.setenv("FASTLR_AUTOTUNE", "0")
-            ordered, measured = registry.candidates()
-            monkeypatch.setitem(registry._candidates, pair[0],
-                                (ordered[ordered.index(pair):], measured))
+        else:  # the rule, with every pair ranked before this one unavailable
+            monkeypatch.setitem(registry._rules, pair[0], pair)
             chosen = fastlr.fastest()
     finally:
         registry.clear_caches()
