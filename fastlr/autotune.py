@@ -167,11 +167,12 @@ def tune(problems, candidates, get, *, save=True) -> Tuning:
             meter = load_meter()
             times = {key: _measure(key, X, candidates, get) for key, X in classes.items()}
             busy = meter.busy_since()
-        chosen = {key: min(found, key=lambda pair: _score(found[pair]))
+        chosen = {key: min(found, key=lambda pair: score(found[pair]))
                   for key, found in times.items()}
         if busy is not None and busy > BUSY_LIMIT:
+            when = "while it measured" if times else "before it started (nothing measured)"
             return Tuning(times, chosen, False,
-                          f"other processes used {busy:.0%} of the cores while measuring "
+                          f"other processes used {busy:.0%} of the cores {when} "
                           f"(more than {BUSY_LIMIT:.0%}): run it again on a quiet machine",
                           busy)
         if not save:
@@ -185,7 +186,7 @@ def tune(problems, candidates, get, *, save=True) -> Tuning:
         return Tuning(times, chosen, written, reason, busy)
 
 
-def _score(steady_interleaved) -> float:
+def score(steady_interleaved) -> float:
     """Both conditions count: a user's program calls NumPy between fastlr's calls."""
     return math.sqrt(steady_interleaved[0] * steady_interleaved[1])
 

@@ -149,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "DIR/scaling.json and DIR/scaling.png)")
     bench.add_argument("--no-progress", action="store_true",
                        help="no progress bar on stderr")
+    bench.add_argument("--tune", action="store_true",
+                       help="measure which implementation is fastest here for --sizes (default: "
+                            "tiny, cat, tall, wide), --dtype and --order, steady and "
+                            "interleaved, and save it for backend=\"auto\" (fastlr.tune); "
+                            "nothing is saved if other processes kept the cores busy")
     bench.add_argument("--fit", action="store_true",
                        help="time to the optimum instead: fastlr.LogisticRegression against "
                             "scikit-learn, scikit-learn-intelex and glum where installed "
@@ -191,11 +196,14 @@ def main(argv=None) -> int:
 def _scaling_conflict(args) -> str | None:
     """Why the other options do not go with ``--scaling`` or ``--fit`` (or the reverse)."""
     fit_only = [name for name in ("shapes", "data") if getattr(args, name)]
-    if args.fit:
-        others = [name for name in ("sizes", "scaling", "condition", "interleave_size",
-                                    "backends", "out", "max_elements") if getattr(args, name)]
+    if args.fit or args.tune:
+        excluded = ["scaling", "condition", "interleave_size", "backends", "out",
+                    "max_elements"]
+        excluded += ["tune", "sizes"] if args.fit else []  # --tune takes --sizes
+        others = [name for name in excluded if getattr(args, name)]
         if others:
-            return f"--fit does not take --{others[0].replace('_', '-')}"
+            which = "--fit" if args.fit else "--tune"
+            return f"{which} does not take --{others[0].replace('_', '-')}"
     elif fit_only:
         return f"--{fit_only[0]} applies to --fit only"
     if args.scaling:
@@ -219,6 +227,16 @@ def run_bench(args) -> int:
 
     if args.fit:
         return _run_fit(args)
+    if args.tune:
+        from fastlr.bench import tune
+
+        if args.threads:
+            threads.set_num_threads(args.threads)
+        names = ("tiny", "cat", "tall", "wide")
+        text, saved = tune.run(args.sizes or [bench.SIZES[name] for name in names],
+                               args.dtype or ["float64"], args.order)
+        print(text)
+        return 0 if saved else 1
     args.dtype = args.dtype or ["float64"]
     args.repeats = args.repeats or 10
     sizes = args.sizes or [bench.SIZES[name] for name in bench.DEFAULT_SIZES]

@@ -223,7 +223,7 @@ def tune(X=None, *, save: bool = True):
     """Measure which implementation is fastest here, and make ``"auto"`` use it from now on.
 
     Times every available compiled implementation and NumPy's vectorized code on problems of
-    ``X``'s class (default: the classes of ``fastlr bench``'s sizes tiny, cat, tall and
+    ``X``'s class (``X`` an array, or a list of arrays for several classes; default: the classes of ``fastlr bench``'s sizes tiny, cat, tall and
     wide, float64, F order), steady and right after a NumPy call, and saves each class's
     winner for this machine, thread count and library versions (``fastlr bench --tune`` does
     the same and prints the times). A few seconds per class, plus Numba's first compilations.
@@ -237,7 +237,7 @@ def tune(X=None, *, save: bool = True):
     if X is None:
         problems = [np.empty(SIZES[name], order="F") for name in ("tiny", "cat", "tall", "wide")]
     else:
-        problems = [validation.check_X(X)]
+        problems = [validation.check_X(x) for x in (X if isinstance(X, list) else [X])]
     _, measured = candidates()
     return autotune.tune(problems, measured, implementation, save=save)
 
@@ -254,6 +254,11 @@ def candidates() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
             load(allowed[0])
         found = _candidates[forced] = (ordered, [p for p in ordered if p not in INTERPRETED])
     return found
+
+
+def preferred() -> tuple[str, str]:
+    """The rule's pair: what :func:`fastest` picks where :func:`tune` saved nothing."""
+    return _first_preferred(os.environ.get(ENV_BACKEND) or None)
 
 
 def _first_preferred(forced: str | None) -> tuple[str, str]:

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from fastlr import bench, cli, registry
@@ -83,12 +84,42 @@ def test_bench_without_matplotlib_says_which_extra(tmp_path, capsys, monkeypatch
 @pytest.mark.parametrize("argument", ["--sizes=12x", "--sizes=huge", "--dtype=float16",
                                       "--repeats=0", "--order=K", "--shapes=cat",
                                       "--fit --scaling", "--fit --sizes=cat",
-                                      "--fit --shapes=10x10"])
+                                      "--fit --shapes=10x10", "--tune --fit",
+                                      "--tune --scaling", "--tune --out=x"])
 def test_bench_rejects_bad_arguments(argument, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["bench", *argument.split()])
     assert exit_info.value.code == 2
     assert "fastlr bench: error:" in capsys.readouterr().err
+
+
+def test_bench_tune_saves_what_auto_then_uses(tmp_path, capsys, monkeypatch):
+    import fastlr
+    from fastlr import autotune
+
+    monkeypatch.setenv("FASTLR_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("FASTLR_AUTOTUNE", raising=False)
+    monkeypatch.setattr(autotune, "_memory", {})
+    monkeypatch.setattr(autotune, "BUDGET", 0.002)
+    monkeypatch.setattr(autotune._Meter, "busy_since", lambda self: 0.0)  # a quiet machine
+    assert cli.main(["bench", "--tune", "--sizes", "tiny,4x40", "--dtype", "float32"]) == 0
+    out = capsys.readouterr().out
+    assert "Saved to" in out and "float32-F-tiny-square" in out and "float32-F-tiny-tall" in out
+    saved = json.loads((tmp_path / "fastest.json").read_text())[autotune.fingerprint()]
+    chosen = fastlr.fastest(np.ones((4, 40), dtype=np.float32, order="F"))
+    assert saved["float32-F-tiny-tall"] == [chosen.backend, chosen.variant]
+    tuned = next(line for line in out.splitlines() if "← tuned" in line)
+    assert tuned.split()[:2] == saved["float32-F-tiny-square"]
+
+
+def test_bench_tune_on_a_busy_machine_saves_nothing(tmp_path, capsys, monkeypatch):
+    from fastlr import autotune
+
+    monkeypatch.setenv("FASTLR_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(autotune._Meter, "busy_since", lambda self: 0.5)
+    assert cli.main(["bench", "--tune", "--sizes", "tiny"]) == 1
+    assert "Not saved: other processes used 50%" in " ".join(capsys.readouterr().out.split())
+    assert not (tmp_path / "fastest.json").exists()
 
 
 # --------------------------------------------------------------------------- fastlr info
