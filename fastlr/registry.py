@@ -223,10 +223,11 @@ def tune(X=None, *, save: bool = True):
     """Measure which implementation is fastest here, and make ``"auto"`` use it from now on.
 
     Times every available compiled implementation and NumPy's vectorized code on problems of
-    ``X``'s class (``X`` an array, or a list of arrays for several classes; default: the classes of ``fastlr bench``'s sizes tiny, cat, tall and
-    wide, float64, F order), steady and right after a NumPy call, and saves each class's
-    winner for this machine, thread count and library versions (``fastlr bench --tune`` does
-    the same and prints the times). A few seconds per class, plus Numba's first compilations.
+    ``X``'s class (``X`` an array, or a list of arrays for several classes; default: the
+    classes of ``fastlr bench``'s sizes tiny, cat, tall and wide, float64, F order), steady
+    and right after a NumPy call, and saves each class's winner for this machine, thread
+    count and library versions (``fastlr bench --tune`` does the same and prints the times).
+    A few seconds per class, plus Numba's first compilations.
 
     Returns a :class:`fastlr.autotune.Tuning`: the times, the winners, and ``saved`` — False,
     with the ``reason``, when other processes kept the cores busy while it measured (their
