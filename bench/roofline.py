@@ -19,6 +19,10 @@ Each contender is shown as a time and as a ratio to that floor:
   copy), where scikit-learn is installed;
 * ``fastlr.fastest()`` for that X and every available ``fused`` variant.
 
+Beside the floor stands one BLAS ``Xᵀv`` (NumPy, the same threads): the fastest single read
+of X NumPy offers, and on some CPUs faster than the compiled sum. Below each table, every
+``fused`` variant and ``fastest()`` as a multiple of the faster of the two.
+
 Problems: the cat size (12288×209, F-ordered) in float64 and float32, and 100×1 000 000
 (F-ordered, float64). Two conditions, a table each: *steady* (calls back to back) and
 *interleaved* (each call right after a NumPy 2000×2000 matrix-vector product, whose time
@@ -118,8 +122,8 @@ class Row:
     pick: str | None = None  # what the row chose: fastest()'s pair
 
 
-#: the reading order of the table: floor, NumPy, scikit-learn, fastest(), then the rest
-ROW_ORDER = ("floor", "numpy", "sklearn", "fastest")
+#: the reading order of the table: the floors, NumPy, scikit-learn, fastest(), then the rest
+ROW_ORDER = ("floor", "blas", "numpy", "sklearn", "fastest")
 
 #: problems of the table: (column name, (n_x, m), dtype)
 PROBLEMS = [
@@ -138,7 +142,10 @@ def measure_problem(n_x, m, dtype, n_threads, repeats, read_floor, say,
     say(f"{n_x}×{m} {dtype}: one read of X ({X.nbytes / 1e6:.0f} MB)")
     floor = Row("floor", "floor: one read of X",
                 timed(functools.partial(read_floor, X, n_threads), repeats))
-    results, overhead = {"steady": {"floor": floor}}, None
+    # the fastest single read of X NumPy offers: one BLAS matrix-vector product
+    v = np.ones(n_x, dtype=X.dtype)
+    blas = Row("blas", "one BLAS Xᵀv (NumPy)", timed(functools.partial(np.dot, X.T, v), repeats))
+    results, overhead = {"steady": {"floor": floor, "blas": blas}}, None
     for condition in conditions:
         rows, public = _measure_contenders(w, b, X, Y, n_threads, repeats, say,
                                            interleave if condition == "interleaved" else None)
@@ -273,6 +280,16 @@ def format_table(results: dict[str, dict[str, Row]]) -> list[str]:
         table.append([label] + [_cell(column.get(key), column["floor"])
                                 for column in results.values()])
     lines = bench.format_columns(table)
+    for key in keys:  # the one-pass kernels against the fastest single read of X
+        if key == "fastest" or key.endswith(" fused"):
+            ratios = []
+            for name, column in results.items():
+                reads = [column[k].timing[0] for k in ("floor", "blas")
+                         if k in column and column[k].timing]
+                if key in column and column[key].timing and reads:
+                    ratios.append(f"{name} {column[key].timing[0] / min(reads):.2f}×")
+            if ratios:
+                lines.append(f"  {key} ÷ the faster single read of X: {', '.join(ratios)}")
     reasons = {row.label: row.reason for rows in results.values() for row in rows.values()
                if row.reason}
     lines += [f"  n/a {label}: {reason}" for label, reason in reasons.items()]
@@ -343,12 +360,13 @@ def main(argv=None) -> int:
         by_condition, overheads[name] = measure_problem(n_x, m, dtype, n_threads,
                                                         args.repeats, read_floor, say,
                                                         args.condition, interleave)
-        floor = by_condition["steady"]["floor"]
+        steady = by_condition["steady"]
         for condition in args.condition:
             rows = by_condition[condition]
-            if condition != "steady":  # the steady floor, the reference of every ratio
-                rows = {"floor": dataclasses.replace(floor, label=floor.label + " (steady)"),
-                        **rows}
+            if condition != "steady":  # the steady floors, the reference of every ratio
+                rows = {key: dataclasses.replace(steady[key], label=steady[key].label
+                                                 + " (steady)")
+                        for key in ("floor", "blas")} | rows
             tables[condition][name] = rows
     training_lines = training(args.data, args.iterations, say)
     progress.close()
