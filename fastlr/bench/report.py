@@ -54,6 +54,11 @@ HOW_TO_READ = (
     "lesson. What is left is SIMD (the compiled loop adds in the lecture's strict order, "
     "one term at a time, so it cannot use it; BLAS does) and memory bandwidth; the fused "
     "path reads X once instead of twice.",
+    "backend=\"auto\" follows a rule, the same in every process: the first available of "
+    "cython fused, numba fused, numpy vectorized. `fastlr bench --tune` measures which is "
+    "fastest on this machine (calls back to back, and each after a NumPy call) and saves "
+    "it for \"auto\"; "
+    "it saves nothing measured while other processes held the cores.",
 )
 
 #: how to read the interleaved tables, printed below the others when there are some
@@ -255,12 +260,14 @@ def format_report(report: dict) -> str:
             "its core waits a scheduler tick). Re-run on a quiet machine, or compare with "
             "--threads 1.", first_indent="  busy     "))
     interleaves = []
+    auto = (report.get("settings") or {}).get("auto") or {}
     for summaries in by_condition(report["problems"]):
         for summary in summaries:
             group = of_problem(measurements, summary)
             interleaved = condition_of(summary) == "interleaved"
             out += [""] + format_problem_table(summary, measurements)
             out += ["", _fastest_sentence(summary)]
+            out += _auto_sentence(summary, group, auto)
             out += [wrap(note) for note in _notes(summary, group,
                                                   first_table=summary is summaries[0])]
             if interleaved:
@@ -317,6 +324,18 @@ def _fastest_sentence(summary: dict) -> str:
     if ratio is not None:
         text += f", {format_ratio(ratio)} faster than the pure-Python loop"
     return text + "."
+
+
+def _auto_sentence(summary: dict, group, auto: dict) -> list[str]:
+    """What ``backend="auto"`` (:func:`fastlr.fastest`) runs here, against the fastest."""
+    pick = auto.get(f"{summary['n_x']}x{summary['m']} {summary['dtype']}")
+    mine = next((x for x in group if pick and [x.backend, x.variant] == pick), None)
+    if mine is None:
+        return []
+    ratio = mine.median / summary["fastest"]["median"]
+    name = f"{mine.backend} {VARIANT_LABELS[mine.variant]}"
+    return [wrap(f"backend=\"auto\" (fastlr.fastest()) runs {name} here: "
+                 f"{format_time(mine.median)}, {ratio:.2f}× the fastest.")]
 
 
 def _is_jit(backend: str) -> bool:

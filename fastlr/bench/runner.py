@@ -142,9 +142,12 @@ def run(sizes=DEFAULT_SIZES, dtypes=("float64",), order="F", *, repeats=10, slow
     interleave = Interleave(interleave_size) if "interleaved" in conditions else None
     measurements = []
     step = 0
+    auto = {}  # what backend="auto" runs on each problem: fastlr.fastest(X)
     for n_x, m in problems:
         for dtype in dtypes:
             w, b, X, Y = make_inputs(n_x, m, dtype, order, seed)
+            pick = registry.fastest(X)
+            auto[auto_key(n_x, m, dtype)] = [pick.backend, pick.variant]
             for condition in conditions:
                 if condition == "steady" and measurements \
                         and measurements[-1].condition == "interleaved":
@@ -163,12 +166,17 @@ def run(sizes=DEFAULT_SIZES, dtypes=("float64",), order="F", *, repeats=10, slow
         "sizes": [list(p) for p in problems], "dtypes": dtypes, "order": order,
         "repeats": repeats, "slow_budget_seconds": slow_budget, "load_average_before": load,
         "timed": "Implementation.propagate(w, b, X, Y): the public call, input checks included",
-        "conditions": conditions,
+        "conditions": conditions, "auto": auto,
     }
     if interleave is not None:
         settings["interleave"] = {"size": interleave.size, "what": interleave.describe(),
                                   "timed": "not: the clock starts after it returns"}
     return make_report(measurements, unavailable, settings=settings)
+
+
+def auto_key(n_x, m, dtype) -> str:
+    """The key of ``settings["auto"]``: ``"12288x209 float64"``."""
+    return f"{n_x}x{m} {dtype}"
 
 
 def load_average() -> float | None:
