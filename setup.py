@@ -61,7 +61,7 @@ simd_flags = [] if openmp or not compiles(SIMD_PROBE, "-fopenmp-simd") else ["-f
 
 
 def extension(name: str) -> Extension:
-    """One of the two extensions (the course's kernels, the estimator's): same flags."""
+    """The extension ``fastlr.backends.<name>`` (the course's and the estimator's kernels)."""
     return Extension(
         f"fastlr.backends.{name}",
         sources=[f"fastlr/backends/{name}.pyx"],
@@ -80,5 +80,5 @@ def extension(name: str) -> Extension:
 
 
 setup(
-    ext_modules=cythonize([extension("_cython"), extension("_cython_model")], language_level=3),
+    ext_modules=cythonize([extension("_cython")], language_level=3),
 )
