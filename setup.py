@@ -61,7 +61,8 @@ simd_flags = [] if openmp or not compiles(SIMD_PROBE, "-fopenmp-simd") else ["-f
 
 
 def extension(name: str) -> Extension:
-    """One of the extensions (the kernels; the OpenMP runtime's thread limit): same flags."""
+    """The extension ``fastlr.backends.<name>``: the kernels (course and estimator), or the
+    OpenMP runtime's thread limit (``_openmp``); the same flags."""
     return Extension(
         f"fastlr.backends.{name}",
         sources=[f"fastlr/backends/{name}.pyx"],
@@ -80,6 +81,5 @@ def extension(name: str) -> Extension:
 
 
 setup(
-    ext_modules=cythonize([extension("_cython"), extension("_cython_model"),
-                           extension("_openmp")], language_level=3),
+    ext_modules=cythonize([extension("_cython"), extension("_openmp")], language_level=3),
 )

@@ -102,7 +102,7 @@ DESCRIPTORS = (
         install_hint="the compiled extension is missing: reinstall fastlr where a C compiler is "
                      "available (pip install --force-reinstall --no-deps .) and look for the "
                      "build error",
-        model_module="fastlr.backends._cython_model",
+        model_module="fastlr.backends._cython",
         model_rank=0,
     ),
 )

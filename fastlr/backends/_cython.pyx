@@ -1,13 +1,14 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False, embedsignature=True
 #
-# Every kernel is a `nogil` C function; the Python wrappers at the end of this file check
-# the cheap things (dtype, 2-D, shapes agree), take typed `const` memoryviews of the
-# caller's arrays, allocate the outputs and scratch as NumPy arrays and release the GIL for
-# the whole computation. Bounds and wraparound checks are off: the indices are ranges over
-# the validated shapes; cdivision is on: every divisor is m >= 1, a chunk count >= 1 or a
-# positive stride. The only C is the fused pass's SIMD primitives, in fastlr_simd.h.
-"""The ``cython`` backend: the lecture's code compiled by Cython, with the GIL released.
+# Every kernel is a `nogil` C function; the Python wrappers check the cheap things (dtype,
+# 2-D, shapes agree), take typed `const` memoryviews of the caller's arrays, allocate the
+# outputs and scratch as NumPy arrays and release the GIL for the whole computation. Bounds
+# and wraparound checks are off: the indices are ranges over the validated shapes;
+# cdivision is on: every divisor is m >= 1, a chunk count >= 1 or a positive stride. The
+# only C is the one pass's SIMD primitives, in fastlr_simd.h.
+"""The ``cython`` backend: the lecture's code compiled by Cython, with the GIL released, and
+the estimator's kernels (:class:`fastlr.LogisticRegression`) on the same one-pass kernel.
 
 No variant copies ``X``: F-ordered (``images.reshape(m, -1).T``, the course's layout),
 C-ordered, strided and read-only arrays are read in place through ``const`` memoryviews.
@@ -30,22 +31,29 @@ C-ordered, strided and read-only arrays are read in place through ``const`` memo
     instead of twice. SIMD inner loops built for AVX-512, AVX2+FMA and baseline x86-64 (the
     CPU's best picked at load time), ``exp`` and ``log1p`` included (branch-free
     polynomials, a couple of ulps; NaN in, NaN out); float32 ``X`` is read as float32 and
-    accumulated in float64. Tiles follow the layout (constants below; other strides: plain
+    accumulated in float64. Tiles follow the layout (``_tiles.pxd``; other strides: plain
     loops, slower). Sums are added in another order than the reference (SIMD lanes, groups
     of examples, chunks): results agree to ~1e-15 relative, not bit for bit. From memory
-    the pass comes close to the floor, one read of ``X`` (:func:`read_floor`); if ``X``
-    stays in an L3 that streams about as fast as L2, re-reading a tile from L2 costs nearly
-    as much as reading it from L3, and the one pass gains little over NumPy's two BLAS
-    passes (measured values: README, Performance).
+    the pass comes close to the floor, one read of ``X`` (:func:`read_floor`); from an L3
+    that streams about as fast as L2 it gains little over NumPy's two BLAS passes
+    (measured values: README, Performance).
 
-Threads: only ``fused`` starts them (OpenMP ``prange``, if the extension has OpenMP:
-:data:`OPENMP`), one chunk of examples per thread (:func:`fastlr.threads.get_num_threads`,
-read at every call), each with its own accumulators, summed at the end (results depend on
-the number of chunks in the last bits only). Below :data:`PARALLEL_MIN_ELEMENTS` elements
-or :data:`MIN_CHUNK_EXAMPLES` examples per thread, or while another Python thread is inside
-a parallel fused call (two teams on the same cores only slow each other down), it runs on
-the calling thread; so does every call in a process forked after threads were started
-(:mod:`fastlr.threads`). Every kernel releases the GIL; the training loops run without it.
+The estimator's kernels (contract: :mod:`fastlr.backends._numpy_model`) are that pass too,
+``fused`` being its loss pass with unit weights, ÷ m: scikit-learn's ``X`` (n_samples,
+n_features) is the course's ``Xᵀ``, read in place (strides swapped; C order is the
+course's F order). :func:`loss_gradient` gives ``Σ s L``, ``Σ s dz x``, ``Σ s dz`` and the
+Hessian's weights ``h = s σ(z)(1 - σ(z))``; :func:`hessp` ``Xᵀ(h ⊙ (X v + vb))`` and
+``Σ h (X v + vb)``, the data term's Hessian–vector product (the solvers add the penalty's).
+
+Threads: only that pass starts them (OpenMP ``prange``, if the extension has OpenMP:
+:data:`OPENMP`), one chunk of at least :data:`MIN_CHUNK_SAMPLES` examples per thread, each
+with its own accumulators, summed at the end (results depend on the number of chunks in
+the last bits only). ``fused`` uses :func:`fastlr.threads.get_num_threads` (read at every
+call); below :data:`PARALLEL_MIN_ELEMENTS` elements, or while another Python thread is
+inside a parallel fused call (two teams on the same cores only slow each other down), it
+runs on the calling thread; so does every call in a process forked after threads were
+started (:mod:`fastlr.threads`). The estimator's kernels use the ``n_threads`` given, one
+parallel call at a time. Every kernel releases the GIL; the training loops run without it.
 """
 
 from cython.parallel cimport prange
@@ -64,13 +72,13 @@ import numpy as np
 from fastlr import threads
 
 __all__ = [
-    "KERNELS", "OPENMP", "OPTIMIZERS", "MIN_CHUNK_EXAMPLES", "PARALLEL_MIN_ELEMENTS",
-    "optimize_fused", "optimize_loop", "optimize_vectorized",
-    "propagate_fused", "propagate_fused_chunks", "propagate_loop", "propagate_vectorized",
-    "read_floor",
+    "KERNELS", "OPENMP", "OPTIMIZERS", "MIN_CHUNK_SAMPLES", "PARALLEL_MIN_ELEMENTS",
+    "hessp", "loss_gradient", "optimize_fused", "optimize_fused_chunks", "optimize_loop",
+    "optimize_vectorized", "propagate_fused", "propagate_fused_chunks", "propagate_loop",
+    "propagate_vectorized", "read_floor",
 ]
 
-# --------------------------------------------------------------------------- SIMD primitives (C)
+# --------------------------------------------------------------------------- build, constants
 
 cdef extern from *:
     const long CYTHON_HEX_VERSION
@@ -85,9 +93,9 @@ CYTHON_VERSION = "%d.%d.%d" % (CYTHON_HEX_VERSION >> 24, (CYTHON_HEX_VERSION >> 
 #: OpenMP team costs microseconds that a second thread wins back only on larger X; chosen
 #: by measurement, with a margin for a busy machine
 PARALLEL_MIN_ELEMENTS = 40_000
-#: each thread gets at least this many examples (with fewer, threads gained nothing even
-#: for large X)
-MIN_CHUNK_EXAMPLES = 16
+#: each thread gets at least this many examples (samples), in both the course's and the
+#: estimator's calls (with fewer, threads gained nothing even for large X)
+MIN_CHUNK_SAMPLES = 16
 
 cdef enum:
     # variants
@@ -265,68 +273,89 @@ cdef void vectorized(const floating[:, :] X, const double *w, double b, const do
     cost[0] = J / m
 
 
-# --------------------------------------------------------------------------- fused variant
+# --------------------------------------------------------------------------- the one pass
 
-cdef void fused_chunk(const floating *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n_x,
-                      Py_ssize_t lo, Py_ssize_t hi, const double *w, double b,
-                      const double *Y, double *dw, double *sums, double *z,
-                      double *dz) noexcept nogil:
-    """Examples lo..hi: adds Σ x(i) dz(i) into ``dw``; ``sums`` gets (Σ L, Σ dz). ``z`` and
-    ``dz`` hold min(TILE_MAX, hi - lo) doubles each (the tile's z and dz)."""
+cdef void chunk(bint loss, const floating *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n,
+                Py_ssize_t lo, Py_ssize_t hi, const double *w, double b, const double *y,
+                const double *sw, double *h, bint keep_h, double *out, double *sums,
+                double *tiles, Py_ssize_t tile) noexcept nogil:
+    """Examples lo..hi of one pass, tile by tile: ``z`` of the tile, its activations (``loss``:
+    the loss pass's, weighted by ``sw``, or unweighted and without ``h`` if ``sw`` is NULL;
+    else the Hessian pass's ``h (z + vb)``, ``b`` being ``vb``), then ``out = Σ x dz`` while
+    the tile is in cache; ``sums`` = (Σ L, Σ dz). ``h``: per example if ``keep_h`` (always in
+    the Hessian pass), else in ``tiles``, 3 ``tile`` doubles: the tile's z, dz and h."""
     cdef Py_ssize_t start = lo, count
-    cdef Plan plan = plan_tiles(s0, s1, n_x, sizeof(floating))
+    cdef Plan plan = plan_tiles(s0, s1, n, sizeof(floating))
     cdef const floating *origin
-    sums[0] = 0.0
-    sums[1] = 0.0
+    cdef double *dz = tiles + tile
+    if floating is float and plan.layout == COLUMNS and plan.sweep == 1:
+        # tall sweeps: for float32 X with short examples, widening float32 to float64 is
+        # the bottleneck, not memory (a 1 000 000 × 100 pass took 2.2× the floor with one
+        # example per sweep over w, 1.9× with eight, on an AMD EPYC Zen 5)
+        plan.sweep = WIDE_SWEEP
+    memset(out, 0, n * sizeof(double))
+    sums[0] = sums[1] = 0.0
     while start < hi:
         count = min(plan.tile, hi - start)
         origin = X + start * s1
-        z_tile(origin, s0, s1, n_x, count, plan, w, z)
-        fastlr_activate(z, Y + start, count, b, dz, sums)
-        dw_tile(origin, s0, s1, n_x, count, plan, dz, dw)
+        z_tile(origin, s0, s1, n, count, plan, w, tiles)
+        if not loss:
+            fastlr_hess_weight(tiles, h + start, count, b, dz, sums)
+        elif sw == NULL:  # unit weights: no array of ones read
+            fastlr_activate(tiles, y + start, count, b, dz, sums)
+        else:
+            fastlr_activate_weighted(tiles, y + start, sw + start, count, b, dz,
+                                     h + start if keep_h else dz + tile, sums)
+        dw_tile(origin, s0, s1, n, count, plan, dz, out)
         start += count
+
+
+cdef inline Py_ssize_t scratch_size(Py_ssize_t n, Py_ssize_t m) noexcept nogil:
+    """Doubles of one chunk's scratch: accumulator and 2 sums (whole cache lines), 3 tiles."""
+    return pad_lines(pad_lines(n + 2) + 3 * tile_max(m))
+
+
+cdef void run_pass(bint loss, const floating *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n,
+                   Py_ssize_t m, const double *w, double b, const double *y,
+                   const double *sw, double *h, bint keep_h, double *out, double *sums,
+                   int n_chunks, double *scratch) noexcept nogil:
+    """One pass over the ``m`` examples of ``n`` features of X (features ``s0`` apart,
+    examples ``s1``: the course's layout) in ``n_chunks`` chunks, one per thread (1: on the
+    calling thread, no parallel region, accumulated in ``out``). ``scratch`` holds
+    ``scratch_size(n, m)`` doubles per chunk; see :func:`chunk` for the rest."""
+    cdef Py_ssize_t j, pad = pad_lines(n + 2), tile = tile_max(m), size = scratch_size(n, m)
+    cdef double total, *base
+    cdef int c, k
+    if n_chunks <= 1:
+        chunk(loss, X, s0, s1, n, 0, m, w, b, y, sw, h, keep_h, out, sums, scratch + pad,
+              tile)
+        return
+    for c in prange(n_chunks, num_threads=n_chunks, schedule="static", chunksize=1):
+        base = scratch + c * size
+        chunk(loss, X, s0, s1, n, c * m // n_chunks, (c + 1) * m // n_chunks, w, b, y, sw,
+              h, keep_h, base, base + n, base + pad, tile)
+    for j in range(n + 2):  # each chunk's accumulator, then its sums
+        total = 0.0
+        for k in range(n_chunks):
+            total = total + scratch[k * size + j]
+        if j < n:
+            out[j] = total
+        else:
+            sums[j - n] = total
 
 
 cdef void fused(const floating[:, :] X, const double *w, double b, const double *Y,
                 double *dw, double *db, double *cost, int n_chunks,
-                double *chunk_dw, double *chunk_sums, double *tiles) noexcept nogil:
-    """One pass over X in ``n_chunks`` chunks of examples, one per thread (``n_chunks == 1``:
-    on the calling thread, no parallel region). Else ``chunk_dw`` holds ``n_chunks`` rows of
-    ``pad(n_x)`` doubles and ``chunk_sums`` ``2 n_chunks``; ``tiles`` holds ``2 tile_max(m)``
-    doubles per chunk (each thread's z and dz)."""
-    cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], j, lo, hi, pad
-    cdef Py_ssize_t s0 = X.strides[0] // <Py_ssize_t>sizeof(floating)
-    cdef Py_ssize_t s1 = X.strides[1] // <Py_ssize_t>sizeof(floating)
-    cdef const floating *origin = &X[0, 0]
+                double *scratch) noexcept nogil:
+    """The course's fused pass: the loss pass over X (n_x, m) with unit weights, ÷ m."""
+    cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], j, size = sizeof(floating)
     cdef double sums[2]
-    cdef double J = 0.0, db_sum = 0.0, total
-    cdef Py_ssize_t tile = tile_max(m)
-    cdef int c, k
-    if n_chunks <= 1:
-        memset(dw, 0, n_x * sizeof(double))
-        fused_chunk(origin, s0, s1, n_x, 0, m, w, b, Y, dw, sums, tiles, tiles + tile)
-        J = sums[0]
-        db_sum = sums[1]
-    else:
-        pad = pad_lines(n_x)
-        for c in prange(n_chunks, num_threads=n_chunks, schedule="static", chunksize=1):
-            lo = c * m // n_chunks
-            hi = (c + 1) * m // n_chunks
-            memset(chunk_dw + c * pad, 0, n_x * sizeof(double))
-            fused_chunk(origin, s0, s1, n_x, lo, hi, w, b, Y, chunk_dw + c * pad,
-                        chunk_sums + 2 * c, tiles + 2 * c * tile, tiles + (2 * c + 1) * tile)
-        for j in range(n_x):
-            total = 0.0
-            for k in range(n_chunks):
-                total = total + chunk_dw[k * pad + j]
-            dw[j] = total
-        for k in range(n_chunks):
-            J += chunk_sums[2 * k]
-            db_sum += chunk_sums[2 * k + 1]
+    run_pass(True, &X[0, 0], X.strides[0] // size, X.strides[1] // size, n_x, m, w, b, Y,
+             NULL, NULL, False, dw, sums, n_chunks, scratch)
     for j in range(n_x):
         dw[j] = dw[j] / m
-    db[0] = db_sum / m
-    cost[0] = J / m
+    db[0] = sums[1] / m
+    cost[0] = sums[0] / m
 
 
 # --------------------------------------------------------------------------- one call, many iterations
@@ -336,9 +365,7 @@ cdef struct Work:
     double *Z         # m (loop by feature, vectorized)
     double *dZ        # m (loop by feature, vectorized)
     void *scratch     # n_x + m float32 (vectorized, float32 X through BLAS)
-    double *chunk_dw  # n_chunks * pad(n_x) (fused, parallel)
-    double *chunk_sums  # 2 n_chunks (fused, parallel)
-    double *tiles     # 2 n_chunks tile_max(m) (fused): each thread's z and dz
+    double *chunks    # n_chunks scratch_size(n_x, m) (fused)
     int n_chunks
 
 
@@ -353,8 +380,7 @@ cdef void propagate_once(int variant, const floating[:, :] X, const double *w, d
     elif variant == VECTORIZED:
         vectorized(X, w, b, Y, dw, db, cost, work.Z, work.dZ, <floating *>work.scratch)
     else:
-        fused(X, w, b, Y, dw, db, cost, work.n_chunks, work.chunk_dw, work.chunk_sums,
-              work.tiles)
+        fused(X, w, b, Y, dw, db, cost, work.n_chunks, work.chunks)
 
 
 cdef void descend(int variant, const floating[:, :] X, double *w, double *b,
@@ -382,16 +408,15 @@ cdef int chunks_for(Py_ssize_t size, Py_ssize_t m, object forced) except -1:
     cdef Py_ssize_t n
     if forced is not None:
         return <int>max(1, min(<Py_ssize_t>forced, m))
-    if size < PARALLEL_MIN_ELEMENTS or m < 2 * MIN_CHUNK_EXAMPLES:
+    if size < PARALLEL_MIN_ELEMENTS or m < 2 * MIN_CHUNK_SAMPLES:
         return 1
     n = threads.get_num_threads()
-    return <int>max(1, min(n, m // MIN_CHUNK_EXAMPLES))
+    return <int>max(1, min(n, m // MIN_CHUNK_SAMPLES))
 
 
 cdef object allocate(int variant, Py_ssize_t n_x, Py_ssize_t m, bint single, int n_chunks,
                      Work *work):
     """One float64 array for all the scratch of ``variant``; ``work`` points into it."""
-    cdef Py_ssize_t pad = pad_lines(n_x)
     cdef Py_ssize_t size = 0, vectors = 0, floats = 0
     cdef double *base
     if variant == LOOP or variant == VECTORIZED:
@@ -399,16 +424,14 @@ cdef object allocate(int variant, Py_ssize_t n_x, Py_ssize_t m, bint single, int
     if variant == VECTORIZED and single:
         floats = (n_x + m + 1) // 2 + 1
     if variant == FUSED:
-        size = n_chunks * (pad + 2 + 2 * tile_max(m))
+        size = n_chunks * scratch_size(n_x, m)
     buffer = np.empty(max(1, vectors + floats + size))
     cdef double[::1] view = buffer
     base = &view[0]
     work.Z = base
     work.dZ = base + m
     work.scratch = <void *>(base + vectors)
-    work.chunk_dw = base + vectors + floats
-    work.chunk_sums = base + vectors + floats + n_chunks * pad
-    work.tiles = base + vectors + floats + n_chunks * (pad + 2)
+    work.chunks = base + vectors + floats
     work.n_chunks = n_chunks
     return buffer
 
@@ -528,6 +551,82 @@ def optimize_fused(w, b, X, Y, num_iterations, learning_rate):
     """Gradient descent over the fused pass (:func:`optimize_loop`), threads chosen once."""
     return run(FUSED, w, b, X, Y, num_iterations, learning_rate, True, None)
 
+
+def optimize_fused_chunks(w, b, X, Y, num_iterations, learning_rate, n_chunks):
+    """Gradient descent over the fused pass on exactly ``n_chunks`` chunks (1: serial)."""
+    return run(FUSED, w, b, X, Y, num_iterations, learning_rate, True, int(n_chunks))
+
+
+# --------------------------------------------------------------------------- the estimator's kernels
+
+_model_lock = threading.Lock()  # one parallel estimator call at a time; others run serially
+
+
+cdef tuple dispatch(bint loss, w, double b, X, y, sw, h, bint keep_h, out, int n_threads):
+    """Check shapes and dtypes, choose the chunks, release the GIL for the pass over X
+    (n_samples, n_features): the course's Xᵀ, its strides swapped."""
+    if X.ndim != 2 or w.ndim != 1 or out.ndim != 1:
+        raise ValueError("expected X of shape (n_samples, n_features), w and out 1-D")
+    cdef Py_ssize_t m = X.shape[0], n = X.shape[1]
+    if w.shape[0] != n or out.shape[0] != n or m < 1 or n < 1:
+        raise ValueError(f"shapes do not agree: X {X.shape}, w {w.shape}, out {out.shape}")
+    sw = np.ones(m) if loss and sw is None and keep_h else sw  # for h; else NULL: no read
+    if ((loss and (y.shape[0] != m or (sw is not None and sw.shape[0] != m)))
+            or (keep_h and h.shape[0] != m)):
+        raise ValueError(f"per-sample arrays must have {m} entries")
+    cdef bint single = X.dtype.char == 'f'
+    if not single and X.dtype.char != 'd':
+        raise TypeError(f"X must be float64 or float32; got {X.dtype}")
+    cdef Py_ssize_t itemsize = 4 if single else 8
+    if X.strides[0] % itemsize or X.strides[1] % itemsize:
+        raise ValueError("X's strides must be whole elements")
+    cdef Py_ssize_t s1 = X.strides[0] // itemsize, s0 = X.strides[1] // itemsize
+    cdef const double[::1] w_view = w
+    cdef const double[::1] y_view = y if loss else w
+    cdef const double[::1] sw_view = sw if sw is not None else w
+    cdef const double *sw_ptr = &sw_view[0] if sw is not None else NULL
+    cdef double[::1] h_view = h if keep_h else out
+    cdef double[::1] out_view = out
+    cdef int n_chunks = <int>max(1, min(<Py_ssize_t>n_threads, m // MIN_CHUNK_SAMPLES))
+    cdef bint locked = False
+    if n_chunks > 1:
+        locked = _model_lock.acquire(False)
+        if not locked:
+            n_chunks = 1  # another thread's team runs: no second team on the same cores
+    cdef double[::1] scratch_view = np.empty(n_chunks * scratch_size(n, m))
+    cdef double sums[2]
+    cdef const float[:, :] X32 = X if single else None
+    cdef const double[:, :] X64 = None if single else X
+    try:
+        with nogil:
+            if single:
+                run_pass(loss, &X32[0, 0], s0, s1, n, m, &w_view[0], b, &y_view[0], sw_ptr,
+                         &h_view[0], keep_h, &out_view[0], sums, n_chunks, &scratch_view[0])
+            else:
+                run_pass(loss, &X64[0, 0], s0, s1, n, m, &w_view[0], b, &y_view[0], sw_ptr,
+                         &h_view[0], keep_h, &out_view[0], sums, n_chunks, &scratch_view[0])
+    finally:
+        if locked:
+            _model_lock.release()
+    return sums[0], sums[1]
+
+
+def loss_gradient(w, double b, X, y, sw, grad, h=None, int n_threads=1):
+    """One pass over ``X`` (n_samples, n_features) at ``z = X w + b``: ``(Σ s L, Σ s dz)``.
+
+    ``grad`` (float64, n_features) receives ``Σ s dz x``; ``h`` (float64, n_samples), if
+    given, ``s σ(z)(1 - σ(z))``. ``w``, ``y`` (0 or 1) and ``sw`` are contiguous float64;
+    ``sw=None``: unit weights.
+    """
+    return dispatch(True, w, b, X, y, sw, h, h is not None, grad, n_threads)
+
+
+def hessp(v, double vb, X, h, out, int n_threads=1):
+    """One pass over ``X``: ``out = Xᵀ(h ⊙ (X v + vb))``; returns ``(0.0, Σ h (X v + vb))``."""
+    return dispatch(False, v, vb, X, None, None, h, True, out, n_threads)
+
+
+# --------------------------------------------------------------------------- helpers, tests
 
 def read_floor(X, n_threads):
     """Σ X over contiguous (C or F) ``X`` on ``n_threads`` threads: one read of X, the floor

@@ -1,6 +1,6 @@
 """The estimator's kernels (:class:`fastlr.LogisticRegression`) in Numba.
 
-The same two passes, with the same signatures, as :mod:`fastlr.backends._cython_model`:
+The same two passes, with the same signatures, as :mod:`fastlr.backends._cython`'s:
 :func:`loss_gradient` (``Σ s L``, ``Σ s dz x``, ``Σ s dz`` and the Hessian's weights
 ``h = s σ(z)(1 - σ(z))``) and :func:`hessp` (``Xᵀ(h ⊙ (X v + vb))``). scikit-learn's ``X``
 (n_samples, n_features) is read in place, float32 as float32 (accumulated in float64):

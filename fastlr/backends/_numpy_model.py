@@ -1,7 +1,7 @@
 """The estimator's kernels (:class:`fastlr.LogisticRegression`) in NumPy: their contract.
 
 Every backend with a ``model_module`` (see :mod:`fastlr.backends`) exposes these two
-functions with these signatures; the compiled ones (``_cython_model``, ``_numba_model``)
+functions with these signatures; the compiled ones (``_cython``, ``_numba_model``)
 do each in one pass over ``X``, this one in two BLAS products.
 
 ``X`` is scikit-learn's (n_samples, n_features), float64 or float32, any memory order,

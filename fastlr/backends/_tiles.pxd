@@ -1,11 +1,11 @@
 # cython: language_level=3
-"""What the two Cython extensions share: the SIMD primitives of fastlr_simd.h, the tile
-plan of a pass over X and the two steps of a tile (``z = Xᵀw``, ``dw += X dz``).
+"""What the one pass of ``_cython.pyx`` is built on: the SIMD primitives of fastlr_simd.h,
+the tile plan of a pass over X and the two steps of a tile (``z = Xᵀw``, ``dw += X dz``).
 
 A pass over X (course layout: X of shape (n_x, m), example k in column k; strides s0
 between features, s1 between examples, in elements) goes tile by tile: a tile's ``z``, then
-its activations, then its ``X dz`` while the tile is still in cache. ``_cython.pyx`` does
-it for the course's cost, ``_cython_model.pyx`` for the estimator's (weights, Hessian).
+its activations, then its ``X dz`` while the tile is still in cache: the estimator's pass
+(weights, Hessian), which also serves the course's cost (unit weights, scikit-learn's Xᵀ).
 """
 
 ctypedef fused floating:

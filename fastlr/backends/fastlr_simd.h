@@ -10,7 +10,7 @@
  * This header holds the common part (build switches, the activations); the primitives
  * that read X are written once in fastlr_simd_typed.h and included below twice, for
  * double X (names ending in _d) and float X (_f). The declarations Cython sees are in
- * the `cdef extern from "fastlr_simd.h"` block of _cython.pyx: keep the two in step. */
+ * the `cdef extern from "fastlr_simd.h"` block of _tiles.pxd: keep the two in step. */
 #ifndef FASTLR_SIMD_H
 #define FASTLR_SIMD_H
 
@@ -119,8 +119,8 @@ static inline double fastlr_log1p_unit(double e)
     double log_f = 2.0 * s + 2.0 * s * s2 * q;
     return k * ln2_hi + ((k * ln2_lo + c) + log_f);
 }
-/* for k < count: zk = z[k] + b, dz[k] = σ(zk) - y[k]; sums = (Σ L, Σ dz) with the
- * stable L = max(zk, 0) + log1p(e^-|zk|) - y zk */
+/* Unit weights (the course's pass), for k < count: zk = z[k] + b, dz[k] = σ(zk) - y[k];
+ * sums += (Σ L, Σ dz) with the stable L = max(zk, 0) + log1p(e^-|zk|) - y zk */
 FASTLR_CLONES static void fastlr_activate(
     const double *restrict z, const double *restrict y, Py_ssize_t count, double b,
     double *restrict dz, double *restrict sums)
@@ -140,7 +140,7 @@ FASTLR_CLONES static void fastlr_activate(
     sums[1] += db;
 }
 
-/* The estimator's activations (fastlr.backends._cython_model), for k < count: zk = z[k] + b,
+/* The estimator's activations (its kernels in _cython.pyx), for k < count: zk = z[k] + b,
  * s = sw[k] (a sample weight), labels y[k] in {0, 1}: dz[k] = s (σ(zk) - y[k]) and
  * h[k] = s σ(zk)(1 - σ(zk)) = s e/(1 + e)^2, the Hessian's weight; sums += (Σ s L, Σ dz) */
 FASTLR_CLONES static void fastlr_activate_weighted(
