@@ -46,7 +46,7 @@ def test_threads_until_slow_then_the_faster_path_and_exploration(check, monkeypa
 def test_the_fused_kernel_takes_the_path_chosen_with_the_same_answer(backend, monkeypatch):
     module = load_or_skip(backend)
     w, b, X, Y = problem(40, 1600, seed=3)
-    assert X.size >= module.PARALLEL_MIN_ELEMENTS
+    assert X.size >= threads.PARALLEL_MIN_ELEMENTS
     monkeypatch.setattr(threads, "_num_threads", 2)
     recorded = []
     monkeypatch.setattr(threads, "took", lambda work, seconds, parallel, name: recorded.append(

@@ -188,7 +188,7 @@ def test_fused_path_follows_threads_and_size(module, set_threads):
     """Large X: one chunk per thread, the count read at every call; small X: serial."""
     large, small = (40, 1600), (10, 40)
     w, b, X, Y = problem(*large, seed=6)
-    assert X.size >= module.PARALLEL_MIN_ELEMENTS > small[0] * small[1]
+    assert X.size >= threads.PARALLEL_MIN_ELEMENTS > small[0] * small[1]
     fused = module.KERNELS["fused"]
     for count in (2, 3, 1):
         set_threads(count)
@@ -257,7 +257,7 @@ def test_inputs_are_not_modified(path):
 # ------------------------------------------------------------------------------- training loops
 
 #: (order, dtype, n_x, m, n_threads, num_iterations); the last two are above every
-#: backend's PARALLEL_MIN_ELEMENTS: the parallel fused path, two chunks
+#: threads.PARALLEL_MIN_ELEMENTS: the parallel fused path, two chunks
 DESCENTS = [
     ("F", np.float64, 7, 40, 1, 1),
     ("F", np.float64, 7, 40, 1, 100),
@@ -276,7 +276,7 @@ def test_optimizer_matches_python_loops_over_its_kernel_and_the_reference(
     set_threads(n_threads)
     w, b, X, Y = problem(n_x, m, seed=10, order=order, dtype=dtype, scale=0.1)
     if n_threads > 1:
-        assert X.size >= module.PARALLEL_MIN_ELEMENTS
+        assert X.size >= threads.PARALLEL_MIN_ELEMENTS
     copies = [w.copy(), X.copy(order="A"), Y.copy()]
     result = module.OPTIMIZERS[name](w, b, X, Y, num_iterations, 0.05)
     w_new, b_new, dw, db, costs = result

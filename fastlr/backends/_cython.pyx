@@ -48,31 +48,29 @@ Hessian's weights ``h = s σ(z)(1 - σ(z))``; :func:`hessp` ``Xᵀ(h ⊙ (X v + 
 Threads: only that pass starts them (OpenMP ``prange``, if the extension has OpenMP:
 :data:`OPENMP`), one chunk of at least :data:`MIN_CHUNK_SAMPLES` examples per thread, each
 with its own accumulators, summed at the end (results depend on the number of chunks in
-the last bits only). ``fused`` uses :func:`fastlr.threads.get_num_threads` (read at every
-call); below :data:`PARALLEL_MIN_ELEMENTS` elements, or while another Python thread is
-inside a parallel fused call (two teams on the same cores only slow each other down), it
-runs on the calling thread; so does every call in a process forked after threads were
-started (:mod:`fastlr.threads`). The estimator's kernels use the ``n_threads`` given, one
-parallel call at a time. Every kernel releases the GIL; the training loops run without it.
+the last bits only). The kernels are leaves that take their thread count
+(``propagate_fused_chunks``, ``optimize_fused_chunks``, ``loss_gradient``, ``hessp``);
+``propagate_fused`` and ``optimize_fused`` get theirs from :func:`fastlr.threads.call`, the
+one thread policy (how many, serial below a size, contention, one team at a time, fork
+safety), and so do the estimator's calls. Every kernel releases the GIL; the training
+loops run without it.
 """
 
 from cython.parallel cimport prange
 from libc.math cimport exp, fabs, log1p
 from libc.stdlib cimport llabs
 from libc.string cimport memset
-from scipy.linalg.cython_blas cimport dgemv, sgemv
+from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 
 from fastlr.backends._tiles cimport *  # the SIMD primitives (C) and the tile plan
 
-import threading
-import time
 
 import numpy as np
 
 from fastlr import threads
 
 __all__ = [
-    "KERNELS", "OPENMP", "OPTIMIZERS", "MIN_CHUNK_SAMPLES", "PARALLEL_MIN_ELEMENTS",
+    "KERNELS", "OPENMP", "OPTIMIZERS", "MIN_CHUNK_SAMPLES",
     "hessp", "loss_gradient", "optimize_fused", "optimize_fused_chunks", "optimize_loop",
     "optimize_vectorized", "propagate_fused", "propagate_fused_chunks", "propagate_loop",
     "propagate_vectorized", "read_floor",
@@ -89,10 +87,6 @@ OPENMP = bool(FASTLR_OPENMP)
 CYTHON_VERSION = "%d.%d.%d" % (CYTHON_HEX_VERSION >> 24, (CYTHON_HEX_VERSION >> 16) & 0xFF,
                                (CYTHON_HEX_VERSION >> 8) & 0xFF)
 
-#: X with fewer elements than this runs the fused pass on the calling thread: starting the
-#: OpenMP team costs microseconds that a second thread wins back only on larger X; chosen
-#: by measurement, with a margin for a busy machine
-PARALLEL_MIN_ELEMENTS = 40_000
 #: each thread gets at least this many examples (samples), in both the course's and the
 #: estimator's calls (with fewer, threads gained nothing even for large X)
 MIN_CHUNK_SAMPLES = 16
@@ -189,6 +183,29 @@ cdef bint blas_layout(Py_ssize_t n_x, Py_ssize_t m, Py_ssize_t s0, Py_ssize_t s1
         ld[0] = <int>(s0 if n_x > 1 else m)
         return True
     return False
+
+
+ctypedef void (*dgemv_t)(char *, int *, int *, double *, double *, int *, double *, int *,
+                         double *, double *, int *) noexcept nogil
+ctypedef void (*sgemv_t)(char *, int *, int *, float *, float *, int *, float *, int *,
+                         float *, float *, int *) noexcept nogil
+cdef dgemv_t dgemv = NULL
+cdef sgemv_t sgemv = NULL
+
+
+cdef int load_blas() except -1:
+    """SciPy's BLAS, looked up at the first vectorized call: importing scipy.linalg takes
+    ~0.1-0.2 s, which every other kernel of this module (and the first auto call) skips."""
+    global dgemv, sgemv
+    if dgemv != NULL:
+        return 0
+    from scipy.linalg import cython_blas
+    capsules = cython_blas.__pyx_capi__
+    sgemv = <sgemv_t>PyCapsule_GetPointer(capsules["sgemv"],
+                                          PyCapsule_GetName(capsules["sgemv"]))
+    dgemv = <dgemv_t>PyCapsule_GetPointer(capsules["dgemv"],
+                                          PyCapsule_GetName(capsules["dgemv"]))
+    return 0
 
 
 cdef void gemv(bint transpose, int rows, int cols, const floating *A, int ld,
@@ -400,20 +417,6 @@ cdef void descend(int variant, const floating[:, :] X, double *w, double *b,
 
 # --------------------------------------------------------------------------- Python wrappers
 
-_parallel_lock = threading.Lock()  # one parallel fused call at a time; others run serially
-
-
-cdef int chunks_for(Py_ssize_t size, Py_ssize_t m, object forced) except -1:
-    """Threads for a fused call: 1 for small X, else get_num_threads() (see above)."""
-    cdef Py_ssize_t n
-    if forced is not None:
-        return <int>max(1, min(<Py_ssize_t>forced, m))
-    if size < PARALLEL_MIN_ELEMENTS or m < 2 * MIN_CHUNK_SAMPLES:
-        return 1
-    n = threads.get_num_threads()
-    return <int>max(1, min(n, m // MIN_CHUNK_SAMPLES))
-
-
 cdef object allocate(int variant, Py_ssize_t n_x, Py_ssize_t m, bint single, int n_chunks,
                      Work *work):
     """One float64 array for all the scratch of ``variant``; ``work`` points into it."""
@@ -437,8 +440,9 @@ cdef object allocate(int variant, Py_ssize_t n_x, Py_ssize_t m, bint single, int
 
 
 cdef tuple run(int variant, w, double b, X, Y, Py_ssize_t num_iterations,
-               double learning_rate, bint training, object forced_chunks):
-    """Dispatch on X's dtype, release the GIL, run one propagate or a training loop."""
+               double learning_rate, bint training, Py_ssize_t n_chunks):
+    """Dispatch on X's dtype, release the GIL, run one propagate or a training loop
+    (``fused``: in ``n_chunks`` chunks of examples, at most one per example)."""
     if training and num_iterations < 1:
         raise ValueError(f"num_iterations must be >= 1; got {num_iterations}")
     if X.ndim != 2 or w.ndim != 1 or Y.ndim != 1:
@@ -461,75 +465,59 @@ cdef tuple run(int variant, w, double b, X, Y, Py_ssize_t num_iterations,
         X32 = X
     else:
         X64 = X
-    cdef int n_chunks = 1
-    if variant == FUSED:
-        n_chunks = chunks_for(n_x * m, m, forced_chunks)
-    cdef bint locked = False
-    cdef bint timed = not training and forced_chunks is None and n_chunks > 1
-    cdef double start = 0.0
-    if timed and not threads.use_threads(n_x * m, "cython"):  # fastlr.threads, "Contention"
-        n_chunks = 1
+    n_chunks = max(1, min(n_chunks, m)) if variant == FUSED else 1
     if n_chunks > 1:
-        locked = _parallel_lock.acquire(False)
-        if not locked:
-            n_chunks, timed = 1, False  # another thread's team runs: no second team
-        else:
-            threads.started_threads()  # a fork from now on gets a serial child
-    if timed:
-        start = time.perf_counter()
+        threads.started_threads()  # a fork from now on gets a serial child
+    if variant == VECTORIZED:
+        load_blas()
     cdef Work work
     dw = np.empty(n_x)
     cdef double[::1] dw_view = dw
     cdef double db = 0.0, cost = 0.0
     cdef double[::1] w_view
     cdef double[::1] costs_view
-    try:
-        buffer = allocate(variant, n_x, m, single, n_chunks, &work)
-        if not training:
-            with nogil:
-                if single:
-                    propagate_once(variant, X32, &w_in[0], b, &Y_view[0], &dw_view[0], &db,
-                                   &cost, &work)
-                else:
-                    propagate_once(variant, X64, &w_in[0], b, &Y_view[0], &dw_view[0], &db,
-                                   &cost, &work)
-            if timed:
-                threads.took(n_x * m, time.perf_counter() - start, n_chunks > 1, "cython")
-            return dw, db, cost
-        w_out = np.array(w_in, dtype=np.float64)  # a copy: the caller's w is never modified
-        w_view = w_out
-        costs = np.empty((num_iterations + 99) // 100)
-        costs_view = costs
+    buffer = allocate(variant, n_x, m, single, <int>n_chunks, &work)
+    if not training:
         with nogil:
             if single:
-                descend(variant, X32, &w_view[0], &b, &Y_view[0], num_iterations,
-                        learning_rate, &dw_view[0], &db, &costs_view[0], &work)
+                propagate_once(variant, X32, &w_in[0], b, &Y_view[0], &dw_view[0], &db,
+                               &cost, &work)
             else:
-                descend(variant, X64, &w_view[0], &b, &Y_view[0], num_iterations,
-                        learning_rate, &dw_view[0], &db, &costs_view[0], &work)
-        return w_out, b, dw, db, costs.tolist()
-    finally:
-        if locked:
-            _parallel_lock.release()
+                propagate_once(variant, X64, &w_in[0], b, &Y_view[0], &dw_view[0], &db,
+                               &cost, &work)
+        return dw, db, cost
+    w_out = np.array(w_in, dtype=np.float64)  # a copy: the caller's w is never modified
+    w_view = w_out
+    costs = np.empty((num_iterations + 99) // 100)
+    costs_view = costs
+    with nogil:
+        if single:
+            descend(variant, X32, &w_view[0], &b, &Y_view[0], num_iterations,
+                    learning_rate, &dw_view[0], &db, &costs_view[0], &work)
+        else:
+            descend(variant, X64, &w_view[0], &b, &Y_view[0], num_iterations,
+                    learning_rate, &dw_view[0], &db, &costs_view[0], &work)
+    return w_out, b, dw, db, costs.tolist()
 
 
 def propagate_loop(w, b, X, Y):
     """The lecture's for-loop (see the module docstring): ``(dw, db, cost)``."""
-    return run(LOOP, w, b, X, Y, 1, 0.0, False, None)
+    return run(LOOP, w, b, X, Y, 1, 0.0, False, 1)
 
 
 def propagate_vectorized(w, b, X, Y):
     """The lecture's whole-array steps, BLAS for the products: ``(dw, db, cost)``."""
-    return run(VECTORIZED, w, b, X, Y, 1, 0.0, False, None)
+    return run(VECTORIZED, w, b, X, Y, 1, 0.0, False, 1)
 
 
 def propagate_fused(w, b, X, Y):
-    """One pass over X, on get_num_threads() threads for large X: ``(dw, db, cost)``."""
-    return run(FUSED, w, b, X, Y, 1, 0.0, False, None)
+    """One pass over X on the threads :func:`fastlr.threads.call` gives it:
+    ``(dw, db, cost)``."""
+    return threads.call(propagate_fused_chunks, (w, b, X, Y), X.size, "cython")
 
 
 def propagate_fused_chunks(w, b, X, Y, n_chunks):
-    """The fused pass on exactly ``n_chunks`` chunks (threads; 1: serial), for tests."""
+    """The fused pass on exactly ``n_chunks`` chunks (threads; 1: serial): the leaf."""
     return run(FUSED, w, b, X, Y, 1, 0.0, False, int(n_chunks))
 
 
@@ -539,17 +527,19 @@ def optimize_loop(w, b, X, Y, num_iterations, learning_rate):
     Returns ``(w, b, dw, db, costs)``: the final parameters, the gradients of the last
     iteration (before its update) and the cost of every iteration ``i % 100 == 0``.
     """
-    return run(LOOP, w, b, X, Y, num_iterations, learning_rate, True, None)
+    return run(LOOP, w, b, X, Y, num_iterations, learning_rate, True, 1)
 
 
 def optimize_vectorized(w, b, X, Y, num_iterations, learning_rate):
     """Gradient descent over the vectorized variant (see :func:`optimize_loop`)."""
-    return run(VECTORIZED, w, b, X, Y, num_iterations, learning_rate, True, None)
+    return run(VECTORIZED, w, b, X, Y, num_iterations, learning_rate, True, 1)
 
 
 def optimize_fused(w, b, X, Y, num_iterations, learning_rate):
-    """Gradient descent over the fused pass (:func:`optimize_loop`), threads chosen once."""
-    return run(FUSED, w, b, X, Y, num_iterations, learning_rate, True, None)
+    """Gradient descent over the fused pass (:func:`optimize_loop`), threads chosen once
+    (:func:`fastlr.threads.call`: a training outlasts contention, so it is not timed)."""
+    return threads.call(optimize_fused_chunks, (w, b, X, Y, num_iterations, learning_rate),
+                        X.size, "cython", adaptive=False)
 
 
 def optimize_fused_chunks(w, b, X, Y, num_iterations, learning_rate, n_chunks):
@@ -558,9 +548,6 @@ def optimize_fused_chunks(w, b, X, Y, num_iterations, learning_rate, n_chunks):
 
 
 # --------------------------------------------------------------------------- the estimator's kernels
-
-_model_lock = threading.Lock()  # one parallel estimator call at a time; others run serially
-
 
 cdef tuple dispatch(bint loss, w, double b, X, y, sw, h, bint keep_h, out, int n_threads):
     """Check shapes and dtypes, choose the chunks, release the GIL for the pass over X
@@ -588,26 +575,19 @@ cdef tuple dispatch(bint loss, w, double b, X, y, sw, h, bint keep_h, out, int n
     cdef double[::1] h_view = h if keep_h else out
     cdef double[::1] out_view = out
     cdef int n_chunks = <int>max(1, min(<Py_ssize_t>n_threads, m // MIN_CHUNK_SAMPLES))
-    cdef bint locked = False
     if n_chunks > 1:
-        locked = _model_lock.acquire(False)
-        if not locked:
-            n_chunks = 1  # another thread's team runs: no second team on the same cores
+        threads.started_threads()  # a fork from now on gets a serial child
     cdef double[::1] scratch_view = np.empty(n_chunks * scratch_size(n, m))
     cdef double sums[2]
     cdef const float[:, :] X32 = X if single else None
     cdef const double[:, :] X64 = None if single else X
-    try:
-        with nogil:
-            if single:
-                run_pass(loss, &X32[0, 0], s0, s1, n, m, &w_view[0], b, &y_view[0], sw_ptr,
-                         &h_view[0], keep_h, &out_view[0], sums, n_chunks, &scratch_view[0])
-            else:
-                run_pass(loss, &X64[0, 0], s0, s1, n, m, &w_view[0], b, &y_view[0], sw_ptr,
-                         &h_view[0], keep_h, &out_view[0], sums, n_chunks, &scratch_view[0])
-    finally:
-        if locked:
-            _model_lock.release()
+    with nogil:
+        if single:
+            run_pass(loss, &X32[0, 0], s0, s1, n, m, &w_view[0], b, &y_view[0], sw_ptr,
+                     &h_view[0], keep_h, &out_view[0], sums, n_chunks, &scratch_view[0])
+        else:
+            run_pass(loss, &X64[0, 0], s0, s1, n, m, &w_view[0], b, &y_view[0], sw_ptr,
+                     &h_view[0], keep_h, &out_view[0], sums, n_chunks, &scratch_view[0])
     return sums[0], sums[1]
 
 
