@@ -238,82 +238,67 @@ def planned_threads(work: int, n_threads: int | None = None) -> int:
     return 1 if work < PARALLEL_MIN_ELEMENTS else usable(n_threads or get_num_threads())
 
 
-# Contention. Right after another pool's call (NumPy's BLAS, most often: its idle worker
-# spins for ~0.1 s and holds a core), a parallel region waits for a thread that has no
-# core: measured at the cat size, a 0.25 ms fused pass took ~2.2 ms right after a NumPy
-# matrix-vector product, where the same pass on the calling thread alone took ~0.8 ms.
-# So the backends time their parallel-sized propagate calls and keep, per backend and size
-# (log2 of the elements), a moving average of the time per element of each path; the next call
-# takes the faster one. The other path is timed again after EXPLORE_SECONDS, and at
-# once when the parallel path is SLOW_FACTOR times slower than its best while the serial
-# one has not been timed yet. A quiet machine stays parallel (a lone slow call moves the
-# average only by AVERAGE_WEIGHT of the difference). The compiled training loops always
-# use threads: contention from the user's last NumPy call lasts ~0.1 s, a training longer.
+# Contention. Right after another pool's work (NumPy's BLAS, most often: OpenBLAS's idle
+# worker spins for ~0.1 s after a call), a parallel region may wait a whole scheduler tick
+# for a thread that has no core. Measured at the cat size on AMD EPYC Zen 5, each call right
+# after a NumPy 2000×2000 M @ v: 2 threads 1.9-2.0 ms median, most calls over 2 ms and some
+# at 5-7 ms; the calling thread alone 0.50 ms; NumPy's own course code 0.55 ms. Back to
+# back, 2 threads take 0.22 ms and one 0.42 ms. A wrong serial call costs ~2×, a wrong
+# parallel one up to ~20×. So the policy times, per key and size (log2 of the elements), a
+# serial call first and then its parallel calls, and keeps the best time per element of
+# each. A parallel call slower than the best serial one (or than SLOW_FACTOR times the best
+# parallel one) was contended: the calls of the next BACKOFF_SECONDS run on the calling
+# thread (timed too). Then threads are tried again; each contended try in a row doubles the
+# wait (up to MAX_BACKOFF_SECONDS), a fast one resets it.
 
-#: the parallel path this many times slower than its best: time the serial one now
-SLOW_FACTOR = 2.5
-#: seconds after which the path not taken is timed again (contention lasts ~0.1 s)
-EXPLORE_SECONDS = 0.05
-#: weight of the newest call in the moving average of the path being taken
-AVERAGE_WEIGHT = 0.3
+#: a parallel call this many times slower than the best one of its size was contended
+SLOW_FACTOR = 2.0
+#: how long calls stay on the calling thread after a contended one: longer than OpenBLAS's
+#: idle spin (~0.1 s), so that a program that has stopped calling NumPy gets its threads back
+BACKOFF_SECONDS = 0.2
+MAX_BACKOFF_SECONDS = 3.2
 
 
 class _Paths:
-    """Per backend and size: seconds per element of each path, and when last timed."""
+    """Per key and size: the best seconds per element of each path, and the backoff."""
 
-    __slots__ = ("parallel", "serial", "best", "parallel_at", "serial_at", "second_look")
+    __slots__ = ("parallel", "serial", "calls", "serial_until", "backoff")
 
     def __init__(self):
-        self.parallel = self.serial = self.best = None
-        self.parallel_at = self.serial_at = 0.0
-        self.second_look = False
+        self.parallel = self.serial = None
+        self.calls = 0
+        self.serial_until = 0.0
+        self.backoff = BACKOFF_SECONDS
 
 
-_paths: dict[tuple, _Paths] = {}  # (backend, log2 of the work) -> its paths
+_paths: dict[tuple, _Paths] = {}  # (key, log2 of the work) -> its record
 _clock = time.monotonic
 
 
-def use_threads(work: int, backend: str) -> bool:
-    """Whether ``backend``'s parallel-sized call of ``work`` elements should start threads."""
-    paths = _paths.get((backend, work.bit_length()))
-    if paths is None or paths.parallel is None:
-        return True
-    if paths.serial is None:
-        return paths.parallel <= SLOW_FACTOR * paths.best  # slow: time the serial path
-    parallel = paths.parallel <= paths.serial
-    stale = _clock() - (paths.serial_at if parallel else paths.parallel_at)
-    return parallel != (stale > EXPLORE_SECONDS)  # now and then, time the other path
+def use_threads(work: int, key: str) -> bool:
+    """Whether a parallel-sized call of ``work`` elements under ``key`` should start
+    threads now: not before one serial call was timed, nor while backing off after a
+    contended parallel call."""
+    paths = _paths.get((key, work.bit_length()))
+    return paths is not None and paths.serial is not None and _clock() >= paths.serial_until
 
 
-def took(work: int, seconds: float, parallel: bool, backend: str) -> None:
-    """Record ``backend``'s parallel-sized call of ``work`` elements: ``seconds``, its path.
-
-    The path being taken keeps a moving average (a lone slow call does not flip the
-    choice); a path timed again after a while takes the new time as it is (its old one is
-    stale).
-    """
-    paths = _paths.setdefault((backend, work.bit_length()), _Paths())
+def took(work: int, seconds: float, parallel: bool, key: str) -> None:
+    """Record a call of ``work`` elements under ``key`` that took ``seconds``."""
+    paths = _paths.setdefault((key, work.bit_length()), _Paths())
     rate = seconds / max(work, 1)
-    now = _clock()
-    if parallel:
-        paths.best = rate if paths.best is None else min(paths.best, rate)
-        if paths.parallel is not None and now - paths.parallel_at > EXPLORE_SECONDS:
-            # timing threads again after a while: the first call also wakes the sleeping
-            # threads, so it does not count; the next call (still stale) is the sample
-            paths.second_look = not paths.second_look
-            if paths.second_look:
-                return
-        paths.parallel = _update(paths.parallel, rate, now - paths.parallel_at)
-        paths.parallel_at = now
+    if not parallel:
+        paths.serial = rate if paths.serial is None else min(paths.serial, rate)
+        return
+    paths.calls += 1
+    if paths.calls == 1:
+        return  # the first parallel call starts the thread team: not a sample
+    paths.parallel = rate if paths.parallel is None else min(paths.parallel, rate)
+    if rate > min(SLOW_FACTOR * paths.parallel, paths.serial or math.inf):
+        paths.serial_until = _clock() + paths.backoff
+        paths.backoff = min(2 * paths.backoff, MAX_BACKOFF_SECONDS)
     else:
-        paths.serial = _update(paths.serial, rate, now - paths.serial_at)
-        paths.serial_at = now
-
-
-def _update(average, value, age):
-    if average is None or age > EXPLORE_SECONDS:
-        return value
-    return average + AVERAGE_WEIGHT * (value - average)
+        paths.backoff = BACKOFF_SECONDS
 
 
 # Fork safety. GNU OpenMP's thread pool (the Cython and Numba backends both use the

@@ -1,5 +1,5 @@
-"""The contention check: parallel-sized propagate calls take the path (threads, or the
-calling thread alone) that has been faster lately for their size (fastlr.threads)."""
+"""The contention check (fastlr.threads): a parallel call slowed by another pool's threads
+sends the next calls of its size to the calling thread for a while."""
 
 import numpy as np
 import pytest
@@ -16,30 +16,46 @@ def check(monkeypatch):
     monkeypatch.setattr(threads, "_num_threads", 2)
 
 
-def test_threads_until_slow_then_the_faster_path_and_exploration(check, monkeypatch):
+def test_a_contended_parallel_call_backs_off_to_the_calling_thread(check, monkeypatch):
     now = [0.0]
     monkeypatch.setattr(threads, "_clock", lambda: now[0])
     work = 100_000
-    assert threads.use_threads(work, "b")  # nothing known: threads
-    threads.took(work, 1e-3, True, "b")
-    threads.took(work, 1.6e-3, True, "b")  # a slower call: noise, still threads
+    assert not threads.use_threads(work, "b")  # nothing known: one serial call, timed
+    threads.took(work, 2e-3, False, "b")
+    assert threads.use_threads(work, "b")  # then threads
+    threads.took(work, 50e-3, True, "b")  # the first call starts the team: not a sample
     assert threads.use_threads(work, "b")
-    for _ in range(4):
-        threads.took(work, 8e-3, True, "b")  # contended: 8x its best
-    assert not threads.use_threads(work, "b")  # the serial path gets timed
-    threads.took(work, 2e-3, False, "b")
-    assert [threads.use_threads(work, "b") for _ in range(5)] == [False] * 5  # faster
-    now[0] += 2 * threads.EXPLORE_SECONDS
-    for _ in range(2):  # threads are timed again after a while, twice: the first call
-        assert threads.use_threads(work, "b")  # also wakes the threads and does not count
-        threads.took(work, 1e-3, True, "b")  # contention over: the new time counts
-    assert not threads.use_threads(work, "b")  # (the serial time is stale too: re-timed)
-    threads.took(work, 2e-3, False, "b")
-    assert [threads.use_threads(work, "b") for _ in range(5)] == [True] * 5
-    now[0] += 2 * threads.EXPLORE_SECONDS
-    assert not threads.use_threads(work, "b")  # the serial path now and then
-    assert threads.use_threads(10 * work, "b")  # another size knows nothing: threads
-    assert threads.use_threads(work, "other")  # nor does another backend
+    threads.took(work, 1e-3, True, "b")
+    threads.took(work, 1.6e-3, True, "b")  # slower, still faster than serial: threads
+    assert threads.use_threads(work, "b")
+    threads.took(work, 3e-3, True, "b")  # slower than serial: contended
+    assert not threads.use_threads(work, "b")
+    now[0] += 0.9 * threads.BACKOFF_SECONDS
+    assert not threads.use_threads(work, "b")
+    now[0] += 0.2 * threads.BACKOFF_SECONDS
+    assert threads.use_threads(work, "b")  # tried again after the backoff
+    threads.took(work, 6e-3, True, "b")  # still contended: twice as long a wait
+    now[0] += 1.5 * threads.BACKOFF_SECONDS
+    assert not threads.use_threads(work, "b")
+    now[0] += 0.6 * threads.BACKOFF_SECONDS
+    assert threads.use_threads(work, "b")
+    threads.took(work, 1.1e-3, True, "b")  # contention over: threads, the backoff reset
+    assert threads.use_threads(work, "b")
+    assert threads._paths["b", work.bit_length()].backoff == threads.BACKOFF_SECONDS
+    for _ in range(10):  # a user who keeps calling NumPy: the wait grows, up to a cap
+        threads.took(work, 9e-3, True, "b")
+    assert threads._paths["b", work.bit_length()].backoff == threads.MAX_BACKOFF_SECONDS
+    assert not threads.use_threads(10 * work, "b")  # another size: its own serial call
+    assert not threads.use_threads(work, "other")  # and another key
+
+
+def test_the_parallel_best_alone_marks_a_call_contended_too(check):
+    work = 100_000
+    threads.took(work, 9e-3, False, "c")  # a slow serial call (a busy moment)
+    threads.took(work, 1e-3, True, "c")
+    threads.took(work, 1e-3, True, "c")
+    threads.took(work, 2.5e-3, True, "c")  # faster than that serial call, but 2.5x its best
+    assert not threads.use_threads(work, "c")
 
 
 @pytest.mark.parametrize("backend", COMPILED)
