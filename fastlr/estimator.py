@@ -160,7 +160,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self.costs_ = result.costs
         self.fit_stats_ = {"evaluations": problem.evaluations, "products": problem.products,
                            "kernel_seconds": problem.kernel_seconds,
-                           "threads": threads.planned_threads(X.size, self.n_threads),
+                           "threads": threads.planned_threads(X.size, X.shape[0], self.n_threads),
                            "seconds": time.perf_counter() - started}
         if isinstance(problem, on_dask.DaskBinary):
             self.fit_stats_.update(wall_seconds=problem.wall_seconds, workers=problem.workers,

@@ -104,7 +104,8 @@ class Binary(Scaled):
     def _timed(self, kernel, *args):
         """``kernel(*args, n)`` on the threads :func:`fastlr.threads.call` gives it."""
         start = time.perf_counter()
-        result = threads.call(kernel, args, self.X.size, self._key, n_threads=self.n_threads)
+        result = threads.call(kernel, args, self.X.size, self.X.shape[0], self._key,
+                              n_threads=self.n_threads)
         self.kernel_seconds += time.perf_counter() - start
         return result
 

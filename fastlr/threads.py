@@ -196,23 +196,26 @@ def get_num_threads() -> int:
 
 
 #: problems of fewer elements than this run on the calling thread: a 2-thread team costs
-#: more than it saves there (measured on AMD EPYC Zen 5: see the README)
+#: more than it saves there (AMD EPYC Zen 5, the fused pass, serial ÷ 2 threads: 0.9-1.0×
+#: at 20 000 elements, 1.0-1.4× at 40 000, 1.2-1.6× at 80 000)
 PARALLEL_MIN_ELEMENTS = 40_000
+#: and each thread gets at least this many examples (samples): a few long examples gain
+#: nothing from a second thread (12288 × 8: 0.4-0.9×)
+MIN_CHUNK_SAMPLES = 16
 
 _team = threading.Lock()  # one parallel call at a time; a call finding it taken runs alone
 
 
-def call(leaf, args, work: int, key: str, *, n_threads: int | None = None,
+def call(leaf, args, work: int, samples: int, key: str, *, n_threads: int | None = None,
          adaptive: bool = True):
-    """``leaf(*args, n)``, ``n`` the threads the policy gives a call of ``work`` elements.
+    """``leaf(*args, n)``, ``n`` the threads the policy gives a call over ``samples``
+    examples, ``work`` elements in all.
 
     ``n_threads`` overrides :func:`get_num_threads`. ``adaptive``: the call is timed and
     the contention check (:func:`use_threads`, per ``key`` and size) may run it on the
     calling thread; training loops pass False (a training lasts longer than contention).
     """
-    if work < PARALLEL_MIN_ELEMENTS:
-        return leaf(*args, 1)
-    n = usable(n_threads or get_num_threads())
+    n = planned_threads(work, samples, n_threads)
     if n == 1:
         return leaf(*args, 1)
     if adaptive and not use_threads(work, key):
@@ -233,9 +236,12 @@ def call(leaf, args, work: int, key: str, *, n_threads: int | None = None,
         _team.release()
 
 
-def planned_threads(work: int, n_threads: int | None = None) -> int:
-    """Threads :func:`call` starts for ``work`` elements on a quiet machine."""
-    return 1 if work < PARALLEL_MIN_ELEMENTS else usable(n_threads or get_num_threads())
+def planned_threads(work: int, samples: int, n_threads: int | None = None) -> int:
+    """Threads :func:`call` starts for ``work`` elements over ``samples`` examples on a
+    quiet machine."""
+    if work < PARALLEL_MIN_ELEMENTS:
+        return 1
+    return max(1, min(usable(n_threads or get_num_threads()), samples // MIN_CHUNK_SAMPLES))
 
 
 # Contention. Right after another pool's work (NumPy's BLAS, most often: OpenBLAS's idle

@@ -87,9 +87,8 @@ OPENMP = bool(FASTLR_OPENMP)
 CYTHON_VERSION = "%d.%d.%d" % (CYTHON_HEX_VERSION >> 24, (CYTHON_HEX_VERSION >> 16) & 0xFF,
                                (CYTHON_HEX_VERSION >> 8) & 0xFF)
 
-#: each thread gets at least this many examples (samples), in both the course's and the
-#: estimator's calls (with fewer, threads gained nothing even for large X)
-MIN_CHUNK_SAMPLES = 16
+#: each thread gets at least this many examples (samples): fastlr.threads' rule
+MIN_CHUNK_SAMPLES = threads.MIN_CHUNK_SAMPLES
 
 cdef enum:
     # variants
@@ -513,7 +512,7 @@ def propagate_vectorized(w, b, X, Y):
 def propagate_fused(w, b, X, Y):
     """One pass over X on the threads :func:`fastlr.threads.call` gives it:
     ``(dw, db, cost)``."""
-    return threads.call(propagate_fused_chunks, (w, b, X, Y), X.size, "cython")
+    return threads.call(propagate_fused_chunks, (w, b, X, Y), X.size, X.shape[1], "cython")
 
 
 def propagate_fused_chunks(w, b, X, Y, n_chunks):
@@ -539,7 +538,7 @@ def optimize_fused(w, b, X, Y, num_iterations, learning_rate):
     """Gradient descent over the fused pass (:func:`optimize_loop`), threads chosen once
     (:func:`fastlr.threads.call`: a training outlasts contention, so it is not timed)."""
     return threads.call(optimize_fused_chunks, (w, b, X, Y, num_iterations, learning_rate),
-                        X.size, "cython", adaptive=False)
+                        X.size, X.shape[1], "cython", adaptive=False)
 
 
 def optimize_fused_chunks(w, b, X, Y, num_iterations, learning_rate, n_chunks):
