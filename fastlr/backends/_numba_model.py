@@ -2,34 +2,33 @@
 
 The same two passes, with the same signatures, as :mod:`fastlr.backends._cython_model`
 (contract: :mod:`fastlr.backends._numpy_model`): :func:`loss_gradient` (``Σ s L``,
-``Σ s dz x``, ``Σ s dz`` and the Hessian's weights ``h = s σ(z)(1 - σ(z))``; ``sw=None``
-is unit weights, none read) and :func:`hessp` (``Xᵀ(h ⊙ (X v + vb))``).
-:mod:`fastlr.backends.numba_`'s ``fused`` variant is this loss pass on the course's
-``X.T`` (a view) with unit weights. scikit-learn's ``X`` (n_samples, n_features) is read
-in place, float32 as float32 (accumulated in float64). For a few samples at a time the
-pass computes ``z = x·w``, the activations, and adds ``dz x`` while those samples are in
-cache:
+``Σ s dz x``, ``Σ s dz``, the Hessian's weights ``h = s σ(z)(1 - σ(z))``; ``sw=None``: unit
+weights, none read) and :func:`hessp` (``Xᵀ(h ⊙ (X v + vb))``). The ``fused`` variant of
+:mod:`fastlr.backends.numba_` is the loss pass on the course's ``X.T`` with unit weights.
+scikit-learn's ``X`` (n_samples, n_features) is read in place, float32 as float32
+(accumulated in float64). For a few samples at a time the pass computes ``z = x·w``, the
+activations, and adds ``dz x`` while those samples are in cache:
 
-* each sample contiguous (C order: the course's F order): with ``n_features >=
-  WIDE_FEATURES`` four samples are swept together (their ``z`` in one pass over ``w``, then
-  ``Σ dz x`` in one pass over the gradient); with fewer, L1-sized tiles of samples (``z``
-  one sample after the other: one sequential stream; then the gradient, four samples per
-  pass), ``X`` prefetched into L2 ahead so that memory keeps streaming during the compute.
+* each sample contiguous (C order; the course's F): from ``WIDE_FEATURES`` features on,
+  four samples per sweep (their ``z`` in one pass over ``w``, then ``Σ dz x`` in one pass
+  over the gradient); with fewer, L1-sized tiles of samples (``z`` one after the other: one
+  sequential stream; then the gradient, four samples per pass), ``X`` prefetched into L2
+  ahead so that memory keeps streaming during the compute.
 * each feature contiguous (F order): blocks of at least ``MIN_BLOCK`` samples walked
   feature by feature (``z[block] += w_j X[block, j]``, the activations, ``grad_j +=
   X[block, j]·dz[block]``), columns prefetched ahead: columns far apart in memory are not
   a stream the hardware prefetcher follows.
-* other strides (views such as ``X[::2, ::3]``): tiles of samples, loops along the smaller
-  stride; correct, slower.
+* other strides (views such as ``X[::2, ::3]``): the same sweeps along the smaller stride;
+  correct, slower.
 
 **fastmath** ``{"reassoc", "contract", "nsz"}`` on the sweeps (SIMD partial sums, fused
-multiply-adds; no ``nnan``/``ninf``: NaN or inf in ``X`` reaches the result); sums agree
+multiply-adds; no ``nnan``/``ninf``: NaN or inf in ``X`` reaches the result): sums agree
 with the reference to ~1e-15 relative, not bit for bit. The activations are exact to a
-couple of ulps and have no fastmath (see :mod:`fastlr.backends._numba_primitives`).
+couple of ulps, without fastmath (see :mod:`fastlr.backends._numba_primitives`).
 
-**Threads**: ``n_threads`` chunks of samples, ``prange`` over them (Numba's pool), each
-chunk with its own padded accumulator, summed in a fixed order; one chunk runs the serial
-code on the calling thread. Compiled on first use and cached on disk.
+**Threads**: ``n_threads`` chunks of samples, ``prange`` over them (Numba's pool), each with
+its own padded accumulator, summed in a fixed order; one chunk runs serial code on the
+calling thread. Compiled on first use and cached on disk.
 """
 
 from __future__ import annotations
@@ -74,6 +73,17 @@ _parallel_lock = threading.Lock()  # one parallel call at a time; others run ser
 # and (Σ loss, Σ dz) returned.
 
 
+@jit(inline="always")  # inlined (IR): compiled with its caller's fastmath flags
+def _add_four(out, x0, x1, x2, x3, dz, k):
+    """``out += Σ dz x`` over four samples ``x0..x3`` (``dz[k:k + 4]``), in one sweep."""
+    d0 = dz[k]
+    d1 = dz[k + 1]
+    d2 = dz[k + 2]
+    d3 = dz[k + 3]
+    for j in range(out.size):
+        out[j] += x0[j] * d0 + x1[j] * d1 + x2[j] * d2 + x3[j] * d3
+
+
 @jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
 def _wide(w, b, X, y, sw, h, lo, hi, out):
     """C order, many features: four samples per sweep over ``w`` and ``out``."""
@@ -106,12 +116,7 @@ def _wide(w, b, X, y, sw, h, lo, hi, out):
         J_group, db_group = _activate(z, y, sw, h, i, 4, b, dz, loss)
         J += J_group
         db += db_group
-        d0 = dz[0]
-        d1 = dz[1]
-        d2 = dz[2]
-        d3 = dz[3]
-        for j in range(n):
-            out[j] += x0[j] * d0 + x1[j] * d1 + x2[j] * d2 + x3[j] * d3
+        _add_four(out, x0, x1, x2, x3, dz, 0)
         i += 4
     J_rest, db_rest = _tiled(w, b, X, y, sw, h, i, hi, out)  # the last 0-3 samples
     return J + J_rest, db + db_rest
@@ -147,16 +152,7 @@ def _tiled(w, b, X, y, sw, h, lo, hi, out):
         db += db_tile
         k = 0
         while k + 4 <= count:  # the gradient from L1, four samples per sweep
-            x0 = samples[k]
-            x1 = samples[k + 1]
-            x2 = samples[k + 2]
-            x3 = samples[k + 3]
-            d0 = dz[k]
-            d1 = dz[k + 1]
-            d2 = dz[k + 2]
-            d3 = dz[k + 3]
-            for j in range(n):
-                out[j] += x0[j] * d0 + x1[j] * d1 + x2[j] * d2 + x3[j] * d3
+            _add_four(out, samples[k], samples[k + 1], samples[k + 2], samples[k + 3], dz, k)
             k += 4
         while k < count:
             x = samples[k]
@@ -193,8 +189,7 @@ def _columns(w, b, X, y, sw, h, lo, hi, out):
         # columns are far apart in memory: the prefetcher does not follow them, so we lead it
         ahead = max(1, PREFETCH_BYTES // (count * X.itemsize))
         zb = z[:count]
-        for k in range(count):
-            zb[k] = 0.0
+        zb[:] = 0.0
         j = 0
         while j + 4 <= n:  # z[block] += w_j X[block, j], four columns per pass over z
             _prefetch_columns(X, j + ahead, j + ahead + 4, start, count)
@@ -280,15 +275,8 @@ def _chunk_into(w, b, X, y, sw, h, parts, c, n_chunks):
 def _sum_parts(parts, out):
     """``out`` = Σ of the chunks' accumulators; returns the sums of their two totals."""
     n = out.size
-    out[:] = 0.0
-    J = 0.0
-    db = 0.0
-    for c in range(parts.shape[0]):
-        for j in range(n):
-            out[j] += parts[c, j]
-        J += parts[c, n]
-        db += parts[c, n + 1]
-    return J, db
+    out[:] = np.sum(parts[:, :n], axis=0)
+    return np.sum(parts[:, n]), np.sum(parts[:, n + 1])
 
 
 # The only prange of the pass. A cached function calling a cached parallel one crashes a
@@ -311,9 +299,10 @@ def _pass_parallel(w, b, X, y, sw, h, out, n_chunks):
 def _check(w, X, out, per_sample):
     """The shapes agree (the compiled loops do not check their indices)."""
     m, n = X.shape
-    if w.shape != (n,) or out.shape != (n,) or any(a.shape != (m,) for a in per_sample):
+    if w.shape != (n,) or out.shape != (n,) or any(a is not None and a.shape != (m,)
+                                                   for a in per_sample):
         raise ValueError(f"shapes do not agree: X {X.shape}, w {w.shape}, out {out.shape}, "
-                         f"per-sample {[a.shape for a in per_sample]}")
+                         f"per-sample {[np.shape(a) for a in per_sample]}")
 
 
 def _chunks(m, n_threads):
@@ -342,7 +331,7 @@ def loss_gradient(w, b, X, y, sw, grad, h=None, n_threads=1):
     given, ``s σ(z)(1 - σ(z))``. ``w``, ``y`` (0 or 1) and ``sw`` are contiguous float64;
     ``sw=None``: unit weights.
     """
-    _check(w, X, grad, [a for a in (y, sw, h) if a is not None])
+    _check(w, X, grad, (y, sw, h))
     return _run(w, b, X, y, sw, h, grad, n_threads)
 
 

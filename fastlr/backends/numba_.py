@@ -27,32 +27,14 @@ compilation rules every function here follows (:func:`~fastlr.backends._numba_pr
     operand: a strided view of ``X`` is copied once per call — the one case where a
     kernel here copies ``X``.
 ``fused`` (not in the lecture: the fast path)
-    One pass over ``X``: for a few examples at a time it computes ``z``, ``a``, ``dz`` and
-    adds ``x dz`` into ``dw`` while those examples are still in cache.
-
-    * F-ordered ``X``: with ``n_x >= WIDE_FEATURES`` four examples are swept together
-      (``z`` of the four in one pass over ``w``, then ``dw += Σ x dz`` in one pass over
-      ``dw``); with fewer features, L1-sized tiles of examples (``z`` one example after the
-      other: one sequential stream; then ``dw``, four examples per pass), ``X`` prefetched
-      into L2 ahead so that memory keeps streaming while a tile is computed on.
-    * C-ordered ``X``: blocks of at least ``ROWS_MIN_BLOCK`` examples walked row by row
-      (``z[block] += w[j] X[j, block]``, the activations, ``dw[j] += X[j, block] ·
-      dz[block]``), rows prefetched ahead: rows far apart in memory are not a stream the
-      hardware prefetcher follows.
-    * Other strides (views such as ``X[:, ::2]``): tiles of examples, loops along the
-      smaller stride; correct, slower.
-
-    F order is the faster one (long sequential reads; an example is complete after one
-    short stretch of memory). float32 ``X`` is read as float32 and accumulated in
-    float64. The activations are branch-free polynomial ``exp``/``log1p`` (a couple of
-    ulps, NaN in → NaN out) that vectorize, where a libm call per example would cost more
-    than reading the example from memory.
-
-    **fastmath** ``{"reassoc", "contract", "nsz"}`` on the fused kernels: SIMD partial
-    sums and fused multiply-adds; no ``nnan``/``ninf``, since NaN or inf in ``X`` must
-    reach the result. Sums are added in another order than the reference: results agree
-    to ~1e-15 relative, not bit for bit. The activations have no ``fastmath`` (their
-    error-compensation steps must not be simplified away).
+    One pass over ``X``: for a few examples at a time ``z``, ``a``, ``dz``, and ``x dz``
+    added into ``dw`` while those examples are still in cache. It is the estimator's loss
+    pass on ``X.T`` (a view) with unit weights, its sums divided by ``m`` here; the sweeps
+    (per memory order: the course's F order is scikit-learn's C, each example contiguous,
+    the faster one), ``fastmath`` (results agree with the reference to ~1e-15 relative,
+    not bit for bit) and vectorizable activations (a couple of ulps, no ``fastmath``) are
+    described in :mod:`fastlr.backends._numba_model`. float32 ``X`` is read as float32
+    and accumulated in float64.
 
     **Threads**: :func:`propagate_fused` splits the examples into
     :func:`fastlr.threads.get_num_threads` chunks (read at every call), each with its own
@@ -62,7 +44,8 @@ compilation rules every function here follows (:func:`~fastlr.backends._numba_pr
     and so does a call made while another Python thread is inside a parallel fused call
     (two teams on the same cores only slow each other down, and Numba's ``workqueue``
     threading layer does not allow concurrent parallel launches at all).
-    :func:`propagate_fused_chunks` forces a number of chunks (for tests and measurements).
+    :func:`propagate_fused_chunks` and :func:`optimize_fused_chunks` force a number of
+    chunks (for tests and measurements).
 
 Compiled kernels for your own ``@njit`` code
 --------------------------------------------
@@ -72,7 +55,8 @@ function: ``propagate_loop_kernel``, ``propagate_vectorized_kernel`` and
 ``propagate_fused_kernel``, one chunk per thread of Numba's pool (``NUMBA_NUM_THREADS``;
 concurrent calls follow Numba's threading-layer rules). The training loops
 ``optimize_loop``, ``optimize_vectorized`` (``nogil``, callable from ``@njit`` code too) and
-:func:`optimize_fused` run every gradient-descent iteration inside compiled code.
+:func:`optimize_fused` run every gradient-descent iteration inside compiled code (one
+descent loop for all three).
 """
 
 from __future__ import annotations
@@ -96,21 +80,10 @@ from fastlr.backends._numba_primitives import (
 )
 
 __all__ = [
-    "KERNELS",
-    "OPTIMIZERS",
-    "PARALLEL_MIN_ELEMENTS",
-    "WIDE_FEATURES",
-    "log1pexp",
-    "optimize_fused",
-    "optimize_fused_chunks",
-    "optimize_loop",
-    "optimize_vectorized",
-    "propagate_fused",
-    "propagate_fused_chunks",
-    "propagate_fused_kernel",
-    "propagate_fused_serial_kernel",
-    "propagate_loop_kernel",
-    "propagate_vectorized_kernel",
+    "KERNELS", "OPTIMIZERS", "PARALLEL_MIN_ELEMENTS", "WIDE_FEATURES", "log1pexp",
+    "optimize_fused", "optimize_fused_chunks", "optimize_loop", "optimize_vectorized",
+    "propagate_fused", "propagate_fused_chunks", "propagate_fused_kernel",
+    "propagate_fused_serial_kernel", "propagate_loop_kernel", "propagate_vectorized_kernel",
     "sigmoid",
 ]
 
@@ -212,8 +185,7 @@ def propagate_vectorized_kernel(w, b, X, Y):
 @jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
 def _per_example(dw, J, db, m):
     """The course's ``(dw, db, cost)`` from the pass's sums: each divided by ``m``."""
-    for j in range(dw.size):
-        dw[j] /= m
+    dw /= m
     return dw, db / m, J / m
 
 
@@ -236,9 +208,7 @@ def propagate_fused_kernel(w, b, X, Y):
     """One pass over X, ``prange`` over one chunk of examples per thread of Numba's pool.
 
     A parallel function: call it from your own ``parallel=True`` function, or from one
-    without ``cache=True`` — a cached serial function calling a parallel one crashes when
-    both are loaded from Numba's cache (numba#8578).
-    """
+    without ``cache=True`` (a cached one calling a parallel one crashes: numba#8578)."""
     dw = np.empty(w.size)
     J, db = _chunked_pass(w, b, X.T, Y, None, None, dw, max(1, min(_POOL_SIZE, X.shape[1])))
     return _per_example(dw, J, db, X.shape[1])
@@ -278,11 +248,10 @@ def _serial_or_parallel(serial, parallel, X, adaptive, *args):
 
 def _propagate_fused_parallel(w, b, X, Y, n_chunks):
     """The estimator's parallel pass on ``X.T`` with unit weights, in the course's terms."""
-    n_x, m = X.shape
-    dw = np.empty(n_x)
+    m = X.shape[1]
+    dw = np.empty(X.shape[0])
     J, db = _pass_parallel(w, float(b), X.T, Y, None, None, dw, max(1, min(n_chunks, m)))
-    dw /= m
-    return dw, db / m, J / m
+    return _per_example(dw, J, db, m)
 
 
 def propagate_fused(w, b, X, Y):
@@ -306,12 +275,11 @@ def propagate_fused_chunks(w, b, X, Y, n_chunks):
 
 
 # ------------------------------------------------------------------------------- training loops
-# One descent loop for every variant, inlined (IR, before typing) into each entry point below
-# with its variant a constant, so that each compiles only its own branch. Not a generic loop
-# taking the kernel as an argument nor one made by a factory closing over it: those miss
-# Numba's on-disk cache (dispatcher-typed arguments, closures) and recompile in every
-# process. Inlined, the fused branch's prange is the parallel entry point's own: no cached
-# function calls a parallel one (numba#8578).
+# One descent loop for every variant, inlined (IR, before typing) into each entry point with
+# its variant a constant: each compiles only its own branch, and the fused branch's prange is
+# the parallel entry point's own (no cached function calls a parallel one: numba#8578). Not
+# a loop taking the kernel as an argument, nor a closure: those miss Numba's disk cache
+# (dispatcher-typed arguments, closures) and recompile in every process.
 LOOP, VECTORIZED, FUSED = 0, 1, 2
 
 
