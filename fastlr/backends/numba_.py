@@ -285,6 +285,8 @@ LOOP, VECTORIZED, FUSED = 0, 1, 2
 
 @jit(inline="always")
 def _descend(variant, w, b, X, Y, num_iterations, learning_rate, n_chunks):
+    """``num_iterations`` steps with ``variant``'s pass (the fused one in ``n_chunks`` chunks):
+    ``(w, b, dw, db, costs)``, the cost recorded every 100 iterations."""
     w = w.copy()
     costs = np.empty((num_iterations + 99) // 100)
     dw = np.zeros(w.size)  # typed here; num_iterations >= 1 overwrites it
