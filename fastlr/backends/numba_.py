@@ -280,13 +280,13 @@ def propagate_fused_chunks(w, b, X, Y, n_chunks):
 # the parallel entry point's own (no cached function calls a parallel one: numba#8578). Not
 # a loop taking the kernel as an argument, nor a closure: those miss Numba's disk cache
 # (dispatcher-typed arguments, closures) and recompile in every process.
-LOOP, VECTORIZED, FUSED = 0, 1, 2
+LOOP, VECTORIZED, FUSED, FUSED_CHUNKS = 0, 1, 2, 3  # FUSED_CHUNKS: the prange pass
 
 
 @jit(inline="always")
 def _descend(variant, w, b, X, Y, num_iterations, learning_rate, n_chunks):
-    """``num_iterations`` steps with ``variant``'s pass (the fused one in ``n_chunks`` chunks):
-    ``(w, b, dw, db, costs)``, the cost recorded every 100 iterations."""
+    """``num_iterations`` steps with ``variant``'s pass (``FUSED_CHUNKS``: in ``n_chunks``
+    chunks): ``(w, b, dw, db, costs)``, the cost recorded every 100 iterations."""
     w = w.copy()
     costs = np.empty((num_iterations + 99) // 100)
     dw = np.zeros(w.size)  # typed here; num_iterations >= 1 overwrites it
@@ -296,7 +296,7 @@ def _descend(variant, w, b, X, Y, num_iterations, learning_rate, n_chunks):
             dw, db, cost = propagate_loop_kernel(w, b, X, Y)
         elif variant == VECTORIZED:
             dw, db, cost = propagate_vectorized_kernel(w, b, X, Y)
-        elif n_chunks == 1:
+        elif variant == FUSED:
             dw, db, cost = propagate_fused_serial_kernel(w, b, X, Y)
         else:
             J, db = _chunked_pass(w, b, X.T, Y, None, None, dw, n_chunks)
@@ -328,7 +328,7 @@ def _optimize_fused_serial(w, b, X, Y, num_iterations, learning_rate):
 
 @jit(nogil=True, parallel=_parallel_options())  # no fastmath: the update as in the others
 def _optimize_fused_parallel(w, b, X, Y, num_iterations, learning_rate, n_chunks):
-    return _descend(FUSED, w, b, X, Y, num_iterations, learning_rate, n_chunks)
+    return _descend(FUSED_CHUNKS, w, b, X, Y, num_iterations, learning_rate, n_chunks)
 
 
 def optimize_fused_chunks(w, b, X, Y, num_iterations, learning_rate, n_chunks):
