@@ -259,8 +259,15 @@ def _chunk_into(w, b, X, y, sw, h, parts, c, n_chunks):
 def _sum_parts(parts, out):
     """``out`` = Σ of the chunks' accumulators; returns the sums of their two totals."""
     n = out.size
-    out[:] = np.sum(parts[:, :n], axis=0)
-    return np.sum(parts[:, n]), np.sum(parts[:, n + 1])
+    out[:] = 0.0
+    J = 0.0
+    db = 0.0
+    for c in range(parts.shape[0]):  # loops: np.sum(axis=0) costs a second of compilation
+        for j in range(n):
+            out[j] += parts[c, j]
+        J += parts[c, n]
+        db += parts[c, n + 1]
+    return J, db
 
 
 # The only prange of the pass. A cached function calling a cached parallel one crashes a
