@@ -21,12 +21,12 @@ if os.environ.get("FASTLR_REQUIRE_ALL") == "1":
 else:
     numba = pytest.importorskip("numba")
 
-from fastlr.backends import _numba_primitives, numba_, python_
+from fastlr.backends import _numba_model, _numba_primitives, numba_, python_
 from helpers import TIGHT, assert_close, problem, reference
 
 PROJECT = Path(__file__).resolve().parents[1]
 #: every module of the backend: each compiled function in them follows the same rules
-MODULES = (numba_, _numba_primitives)
+MODULES = (numba_, _numba_model, _numba_primitives)
 
 
 def dispatchers():
@@ -48,7 +48,7 @@ def test_vectorizable_activations_match_libm():
     ])
     Y = (rng.random(z.size) < 0.5).astype(np.float64)
     dz, loss = np.empty_like(z), np.empty_like(z)
-    _numba_primitives._activations(z, Y, 0, z.size, 0.0, dz, loss)
+    _numba_primitives._activations(z, Y, None, None, 0, z.size, 0.0, dz, loss)
     a = np.array([python_.sigmoid(v) for v in z])
     expected_loss = np.array([python_.loss(v, y) for v, y in zip(z, Y)])
     # a in [0, 1]: a couple of ulps of 1; the loss: a couple of ulps of its largest term
@@ -60,7 +60,8 @@ def test_sigmoid_of_very_negative_z_keeps_relative_precision():
     # y = 0, z < 0: dz = a = e^z / (1 + e^z), tiny: its exp must be right relatively
     z = -np.concatenate([np.linspace(0.5, 708, 3001), [708.4, 709.0, 720.0, 740.0, 745.0]])
     dz, loss = np.empty_like(z), np.empty_like(z)
-    _numba_primitives._activations(z, np.zeros_like(z), 0, z.size, 0.0, dz, loss)
+    _numba_primitives._activations(z, np.zeros_like(z), None, None, 0, z.size, 0.0, dz,
+                                     loss)
     e = np.exp(z)
     normal = e > 2.3e-308
     np.testing.assert_allclose(dz[normal], (e / (1 + e))[normal], rtol=1e-14)
@@ -71,7 +72,8 @@ def test_log1p_small_arguments_keep_full_precision():
     # y = 0 and z <= 0: loss = log1p(e^z) exactly, the term a naive log(1 + e) gets wrong
     z = -np.array([0.0, 1e-12, 0.5, 0.8, 3.0, 10.0, 20.0, 30.0, 36.0, 40.0, 50.0, 100.0, 700.0])
     dz, loss = np.empty_like(z), np.empty_like(z)
-    _numba_primitives._activations(z, np.zeros_like(z), 0, z.size, 0.0, dz, loss)
+    _numba_primitives._activations(z, np.zeros_like(z), None, None, 0, z.size, 0.0, dz,
+                                     loss)
     np.testing.assert_allclose(loss, np.log1p(np.exp(z)), rtol=1e-15, atol=0)
 
 
@@ -199,8 +201,9 @@ def test_importing_fastlr_imports_no_numba_and_the_backend_compiles_nothing():
         import fastlr
         print("numba" in sys.modules, "fastlr.backends.numba_" in sys.modules)
         from numba.core.registry import CPUDispatcher
-        from fastlr.backends import _numba_primitives, numba_
-        dispatchers = [v for m in (numba_, _numba_primitives) for v in vars(m).values()
+        from fastlr.backends import _numba_model, _numba_primitives, numba_
+        dispatchers = [v for m in (numba_, _numba_model, _numba_primitives)
+                       for v in vars(m).values()
                        if isinstance(v, CPUDispatcher)]
         print(len(dispatchers) > 20, sum(len(d.overloads) for d in dispatchers))
         """

@@ -1,183 +1,265 @@
-"""The estimator's kernels (:class:`fastlr.LogisticRegression`) in Numba.
+"""The numba backend's one-pass kernel: the estimator's two passes, and the course's ``fused``.
 
-The same two passes, with the same signatures, as :mod:`fastlr.backends._cython`'s:
-:func:`loss_gradient` (``Σ s L``, ``Σ s dz x``, ``Σ s dz`` and the Hessian's weights
-``h = s σ(z)(1 - σ(z))``) and :func:`hessp` (``Xᵀ(h ⊙ (X v + vb))``). scikit-learn's ``X``
-(n_samples, n_features) is read in place, float32 as float32 (accumulated in float64):
+The same two passes, with the same signatures, as :mod:`fastlr.backends._cython`'s
+(contract: :mod:`fastlr.backends._numpy_model`): :func:`loss_gradient` (``Σ s L``,
+``Σ s dz x``, ``Σ s dz``, the Hessian's weights ``h = s σ(z)(1 - σ(z))``; ``sw=None``: unit
+weights, none read) and :func:`hessp` (``Xᵀ(h ⊙ (X v + vb))``). The ``fused`` variant of
+:mod:`fastlr.backends.numba_` is the loss pass on the course's ``X.T`` with unit weights.
+scikit-learn's ``X`` (n_samples, n_features) is read in place, float32 as float32
+(accumulated in float64). For a few samples at a time the pass computes ``z = x·w``, the
+activations, and adds ``dz x`` while those samples are in cache:
 
-* each sample contiguous (C order, the fast layout): a few samples at a time, each one's
-  ``z = x·w`` then, after the tile's activations, ``grad += dz x`` while it is in L1;
-* otherwise (F order, any strides): blocks of samples, feature by feature
-  (``z[block] += w_j X[block, j]``, the activations, ``grad_j += X[block, j]·dz[block]``).
+* each sample contiguous (C order; the course's F): from ``WIDE_FEATURES`` features on,
+  four samples per sweep (their ``z`` in one pass over ``w``, then ``Σ dz x`` in one pass
+  over the gradient); with fewer, L1-sized tiles of samples (``z`` one after the other: one
+  sequential stream; then the gradient, four samples per pass), ``X`` prefetched into L2
+  ahead so that memory keeps streaming during the compute.
+* each feature contiguous (F order): blocks of at least ``MIN_BLOCK`` samples walked
+  feature by feature (``z[block] += w_j X[block, j]``, four columns per pass over ``z``,
+  the activations, ``grad_j += X[block, j]·dz[block]``). No software prefetch: the
+  hardware follows each column's stretch, and prefetching the next columns ahead (as the
+  course's kernel did) measured 10-25 % slower on the project's machine.
+* other strides (views such as ``X[::2, ::3]``): the same sweeps along the smaller stride;
+  correct, slower.
 
-Compiled on first use and cached on disk, like :mod:`fastlr.backends.numba_`; the samples
-are split into ``n_threads`` chunks (``prange``), each with its own accumulator.
+**fastmath** ``{"reassoc", "contract", "nsz"}`` on the sweeps (SIMD partial sums, fused
+multiply-adds; no ``nnan``/``ninf``: NaN or inf in ``X`` reaches the result): sums agree
+with the reference to ~1e-15 relative, not bit for bit. The activations are exact to a
+couple of ulps, without fastmath (see :mod:`fastlr.backends._numba_primitives`).
+
+**Threads**: ``n_threads`` chunks of samples, ``prange`` over them (Numba's pool), each with
+its own padded accumulator, summed in a fixed order; one chunk runs serial code on the
+calling thread. Compiled on first use and cached on disk.
 """
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 from numba import prange
+from numba.extending import overload
 
+from fastlr import threads
 from fastlr.backends._numba_primitives import (
     FASTMATH,
-    _exp_nonpositive,
-    _log1p_unit,
+    _activate,
     _parallel_options,
+    _prefetch,
     jit,
 )
 
-__all__ = ["MIN_CHUNK_SAMPLES", "hessp", "loss_gradient"]
+__all__ = ["MIN_CHUNK_SAMPLES", "WIDE_FEATURES", "hessp", "loss_gradient"]
 
-#: each thread gets at least this many samples
-MIN_CHUNK_SAMPLES = 16
-#: samples per tile when each sample is contiguous: their z, then their gradient, from L1
-ROW_TILE = 16
-#: samples per block otherwise: z and dz of a block stay in L1 while X's columns stream
-COLUMN_BLOCK = 1024
+#: C order with at least this many features: four samples per sweep over w and the gradient
+#: (each sample is long: their traffic matters); fewer: L1-sized tiles of samples
+WIDE_FEATURES = 512
+#: bytes of X in one tile (C order, few features; re-read from L1) and one block (F order;
+#: re-read from L2); how far ahead of a tile X is prefetched into L2 (C order)
+TILE_BYTES = 8 * 1024
+BLOCK_BYTES = 512 * 1024
+PREFETCH_BYTES = 32 * 1024
+#: F order: at least this many samples per block. Narrower blocks make each column segment
+#: a cache line or two, and the per-column overhead dominates; many features then re-read
+#: the block from L3 rather than L2.
+MIN_BLOCK = 256
+#: each thread gets at least this many samples: fastlr.threads' rule
+MIN_CHUNK_SAMPLES = threads.MIN_CHUNK_SAMPLES
 
-_parallel_lock = threading.Lock()  # one parallel call at a time; others run serially
+
+# Every sweep: samples lo..hi of X; w the coefficients (v in the Hessian pass), y the labels
+# (None: the Hessian pass, see _activate), sw the weights or None, h the Hessian's weights
+# (written by the loss pass when given, read by the Hessian pass); Σ dz x is added into out
+# and (Σ loss, Σ dz) returned.
 
 
-# No fastmath here: the exact helpers' compensation terms must not be reassociated away
-# (see fastlr.backends._numba_primitives); an element-wise loop vectorizes without it.
-@jit(nogil=True, error_model="numpy")
-def _weighted_activations(z, y, sw, b, dz, h, loss):
-    """For each k: ``dz = s (σ - y)``, ``h = s σ(1 - σ)``, ``loss = s L`` at ``z[k] + b``."""
-    for k in range(z.size):
-        zk = z[k] + b
-        s = sw[k]
-        e = _exp_nonpositive(-abs(zk))
-        u = 1.0 / (1.0 + e)
-        a = u if zk >= 0.0 else e * u
-        dz[k] = s * (a - y[k])
-        h[k] = s * (e * u) * u
-        loss[k] = s * ((max(zk, 0.0) + _log1p_unit(e)) - y[k] * zk)
+@jit(inline="always")  # inlined (IR): compiled with its caller's fastmath flags
+def _add_four(out, x0, x1, x2, x3, dz, k):
+    """``out += Σ dz x`` over four samples ``x0..x3`` (``dz[k:k + 4]``), in one sweep."""
+    d0 = dz[k]
+    d1 = dz[k + 1]
+    d2 = dz[k + 2]
+    d3 = dz[k + 3]
+    for j in range(out.size):
+        out[j] += x0[j] * d0 + x1[j] * d1 + x2[j] * d2 + x3[j] * d3
 
 
 @jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
-def _z(X, lo, hi, w, z):
-    """``z[k] = x_{lo+k}·w`` for the samples lo..hi (float64 sums)."""
-    n = X.shape[1]
-    if X.strides[1] == X.itemsize:
-        for k in range(hi - lo):
-            x = X[lo + k]
-            acc = 0.0
-            for j in range(n):
-                acc += np.float64(x[j]) * w[j]
-            z[k] = acc
-    else:
-        for k in range(hi - lo):
-            z[k] = 0.0
+def _wide(w, b, X, y, sw, h, lo, hi, out):
+    """C order, many features: four samples per sweep over ``w`` and ``out``."""
+    n = w.size
+    z, dz, loss = np.empty(4), np.empty(4), np.empty(4)
+    J = 0.0
+    db = 0.0
+    i = lo
+    while i + 4 <= hi:
+        x0 = X[i]
+        x1 = X[i + 1]
+        x2 = X[i + 2]
+        x3 = X[i + 3]
+        z0 = 0.0
+        z1 = 0.0
+        z2 = 0.0
+        z3 = 0.0
         for j in range(n):
-            column = X[lo:hi, j]
             wj = w[j]
-            for k in range(hi - lo):
-                z[k] += np.float64(column[k]) * wj
+            z0 += wj * x0[j]
+            z1 += wj * x1[j]
+            z2 += wj * x2[j]
+            z3 += wj * x3[j]
+        z[0] = z0
+        z[1] = z1
+        z[2] = z2
+        z[3] = z3
+        J_group, db_group = _activate(z, y, sw, h, i, 4, b, dz, loss)
+        J += J_group
+        db += db_group
+        _add_four(out, x0, x1, x2, x3, dz, 0)
+        i += 4
+    J_rest, db_rest = _tiled(w, b, X, y, sw, h, i, hi, out)  # the last 0-3 samples
+    return J + J_rest, db + db_rest
 
 
 @jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
-def _add_xdz(X, lo, hi, dz, out):
-    """``out += Σ_k dz[k] x_{lo+k}`` over the samples lo..hi."""
-    n = X.shape[1]
-    if X.strides[1] == X.itemsize:
-        for k in range(hi - lo):
-            x = X[lo + k]
-            d = dz[k]
-            for j in range(n):
-                out[j] += np.float64(x[j]) * d
-    else:
-        for j in range(n):
-            column = X[lo:hi, j]
-            acc = 0.0
-            for k in range(hi - lo):
-                acc += np.float64(column[k]) * dz[k]
-            out[j] += acc
-
-
-@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
-def _tile(X):
-    return ROW_TILE if X.strides[1] == X.itemsize else COLUMN_BLOCK
-
-
-@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
-def _loss_chunk(w, b, X, y, sw, lo, hi, out, h, keep_h):
-    """Samples lo..hi of the loss pass into ``out`` (zeroed here); returns (Σ s L, Σ dz)."""
-    tile = _tile(X)
-    z = np.empty(tile)
-    dz = np.empty(tile)
-    loss = np.empty(tile)
-    scratch = np.empty(tile)
-    out[:] = 0.0
+def _tiled(w, b, X, y, sw, h, lo, hi, out):
+    """C order, few features: tiles of samples that stay in L1, X prefetched ahead."""
+    n = w.size
+    sample_bytes = n * X.itemsize
+    # a chunk of a parallel pass: tiles twice as long (two threads share the memory bus; measured
+    # a few % faster there, and slower on one thread)
+    tile_bytes = TILE_BYTES if hi - lo == X.shape[0] else 2 * TILE_BYTES
+    tile = max(4, min(tile_bytes // sample_bytes // 4 * 4, hi - lo))
+    ahead = max(1, PREFETCH_BYTES // sample_bytes)  # samples between reading and prefetching
+    line = 64 // X.itemsize
+    z, dz, loss = np.empty(tile), np.empty(tile), np.empty(tile)
     J = 0.0
     db = 0.0
     for start in range(lo, hi, tile):
-        stop = min(start + tile, hi)
-        count = stop - start
-        _z(X, start, stop, w, z)
-        hk = h[start:stop] if keep_h else scratch[:count]
-        _weighted_activations(z[:count], y[start:stop], sw[start:stop], b, dz, hk, loss)
-        for k in range(count):
-            J += loss[k]
-            db += dz[k]
-        _add_xdz(X, start, stop, dz, out)
+        count = min(tile, hi - start)
+        samples = X[start:start + count]
+        for k in range(count):  # one sequential stream through memory
+            upcoming = X[min(start + k + ahead, hi - 1)]
+            for j in range(0, n, line):
+                _prefetch(upcoming, j)  # memory keeps streaming during the compute below
+            x = samples[k]
+            acc = 0.0
+            for j in range(n):
+                acc += w[j] * x[j]
+            z[k] = acc
+        J_tile, db_tile = _activate(z, y, sw, h, start, count, b, dz, loss)
+        J += J_tile
+        db += db_tile
+        k = 0
+        while k + 4 <= count:  # the gradient from L1, four samples per sweep
+            _add_four(out, samples[k], samples[k + 1], samples[k + 2], samples[k + 3], dz, k)
+            k += 4
+        while k < count:
+            x = samples[k]
+            d0 = dz[k]
+            for j in range(n):
+                out[j] += x[j] * d0
+            k += 1
     return J, db
 
 
 @jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
-def _hessp_chunk(v, vb, X, h, lo, hi, out):
-    """Samples lo..hi of the Hessian-vector pass into ``out``; returns Σ h (x·v + vb)."""
-    tile = _tile(X)
-    z = np.empty(tile)
-    dz = np.empty(tile)
-    out[:] = 0.0
-    total = 0.0
-    for start in range(lo, hi, tile):
-        stop = min(start + tile, hi)
-        _z(X, start, stop, v, z)
-        for k in range(stop - start):
-            d = h[start + k] * (z[k] + vb)
-            dz[k] = d
-            total += d
-        _add_xdz(X, start, stop, dz, out)
-    return total
+def _columns(w, b, X, y, sw, h, lo, hi, out):
+    """F order: blocks of samples walked one feature column at a time."""
+    n = w.size
+    block = max(MIN_BLOCK, min(8192, BLOCK_BYTES // (n * X.itemsize)))
+    block = max(1, min(block, hi - lo))
+    z, dz, loss = np.empty(block), np.empty(block), np.empty(block)
+    J = 0.0
+    db = 0.0
+    for start in range(lo, hi, block):
+        count = min(block, hi - start)
+        zb = z[:count]
+        zb[:] = 0.0
+        j = 0
+        while j + 4 <= n:  # z[block] += w_j X[block, j], four columns per pass over z
+            c0 = X[start:start + count, j]
+            c1 = X[start:start + count, j + 1]
+            c2 = X[start:start + count, j + 2]
+            c3 = X[start:start + count, j + 3]
+            w0 = w[j]
+            w1 = w[j + 1]
+            w2 = w[j + 2]
+            w3 = w[j + 3]
+            for k in range(count):
+                zb[k] += w0 * c0[k] + w1 * c1[k] + w2 * c2[k] + w3 * c3[k]
+            j += 4
+        while j < n:
+            column = X[start:start + count, j]
+            wj = w[j]
+            for k in range(count):
+                zb[k] += wj * column[k]
+            j += 1
+        J_block, db_block = _activate(z, y, sw, h, start, count, b, dz, loss)
+        J += J_block
+        db += db_block
+        dzb = dz[:count]
+        for j in range(n):  # out_j += X[block, j]·dz[block], from L2 when the block fits
+            column = X[start:start + count, j]
+            acc = 0.0
+            for k in range(count):
+                acc += column[k] * dzb[k]
+            out[j] += acc
+    return J, db
 
 
-@jit(fastmath=FASTMATH, nogil=True, error_model="numpy", parallel=_parallel_options())
-def _loss_parallel(w, b, X, y, sw, out, h, keep_h, n_chunks):
-    m, n = X.shape
-    parts = np.empty((n_chunks, n + 8))  # a row per chunk; padding: no false sharing
-    for c in prange(n_chunks):
-        row = parts[c]
-        J, db = _loss_chunk(w, b, X, y, sw, c * m // n_chunks, (c + 1) * m // n_chunks,
-                            row[:n], h, keep_h)
-        row[n] = J
-        row[n + 1] = db
-    return _sum_parts(parts, n, out)
+def _samples(w, b, X, y, sw, h, lo, hi, out):
+    """Adds ``Σ dz x`` over samples lo..hi into ``out``; returns ``(Σ loss, Σ dz)`` over them.
+
+    Compiled for X's memory order (its Numba layout): C, F or any strides.
+    """
 
 
-@jit(fastmath=FASTMATH, nogil=True, error_model="numpy", parallel=_parallel_options())
-def _hessp_parallel(v, vb, X, h, out, n_chunks):
-    m, n = X.shape
-    parts = np.empty((n_chunks, n + 8))
-    for c in prange(n_chunks):
-        row = parts[c]
-        row[n] = 0.0
-        row[n + 1] = _hessp_chunk(v, vb, X, h, c * m // n_chunks, (c + 1) * m // n_chunks,
-                                  row[:n])
-    return _sum_parts(parts, n, out)
+@overload(_samples)
+def _samples_for(w, b, X, y, sw, h, lo, hi, out):
+    sweep = _along_samples if X.layout == "C" else _columns if X.layout == "F" else _strided
+    return lambda w, b, X, y, sw, h, lo, hi, out: sweep(w, b, X, y, sw, h, lo, hi, out)
 
 
 @jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
-def _sum_parts(parts, n, out):
+def _along_samples(w, b, X, y, sw, h, lo, hi, out):
+    if w.size >= WIDE_FEATURES:
+        return _wide(w, b, X, y, sw, h, lo, hi, out)
+    return _tiled(w, b, X, y, sw, h, lo, hi, out)
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _strided(w, b, X, y, sw, h, lo, hi, out):
+    """Any strides: the sweeps above along the smaller stride (correct, slower). They index
+    1-D slices from 0, so that LLVM can speculate a unit stride and vectorize."""
+    if abs(X.strides[1]) <= abs(X.strides[0]):
+        return _along_samples(w, b, X, y, sw, h, lo, hi, out)
+    return _columns(w, b, X, y, sw, h, lo, hi, out)
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _pass(w, b, X, y, sw, h, out):
+    """The whole pass on the calling thread: ``out = Σ dz x``; returns ``(Σ loss, Σ dz)``."""
+    out[:] = 0.0
+    return _samples(w, b, X, y, sw, h, 0, X.shape[0], out)
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _chunk_into(w, b, X, y, sw, h, parts, c, n_chunks):
+    """Chunk ``c`` of ``n_chunks``: its ``Σ dz x``, ``Σ loss``, ``Σ dz`` into row ``c`` of
+    ``parts`` (one row per chunk, padded: no two chunks write to one cache line)."""
+    m, n = X.shape
+    row = parts[c]
+    row[:n] = 0.0
+    row[n], row[n + 1] = _samples(w, b, X, y, sw, h, c * m // n_chunks,
+                                  (c + 1) * m // n_chunks, row[:n])
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _sum_parts(parts, out):
     """``out`` = Σ of the chunks' accumulators; returns the sums of their two totals."""
-    for j in range(n):
-        out[j] = 0.0
+    n = out.size
+    out[:] = 0.0
     J = 0.0
     db = 0.0
-    for c in range(parts.shape[0]):
+    for c in range(parts.shape[0]):  # loops: np.sum(axis=0) costs a second of compilation
         for j in range(n):
             out[j] += parts[c, j]
         J += parts[c, n]
@@ -185,49 +267,54 @@ def _sum_parts(parts, n, out):
     return J, db
 
 
+# The only prange of the pass. A cached function calling a cached parallel one crashes a
+# later process loading both from Numba's cache (numba#8578): a parallel pass must be its
+# own function, so this loop is inlined (IR, before typing) into each parallel function.
+@jit(inline="always")
+def _chunked_pass(w, b, X, y, sw, h, out, n_chunks):
+    parts = np.empty((n_chunks, X.shape[1] + 8))
+    for c in prange(n_chunks):
+        _chunk_into(w, b, X, y, sw, h, parts, c, n_chunks)
+    return _sum_parts(parts, out)
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy", parallel=_parallel_options())
+def _pass_parallel(w, b, X, y, sw, h, out, n_chunks):
+    """The pass in ``n_chunks`` chunks of samples, ``prange`` over them."""
+    return _chunked_pass(w, b, X, y, sw, h, out, n_chunks)
+
+
 def _check(w, X, out, per_sample):
     """The shapes agree (the compiled loops do not check their indices)."""
     m, n = X.shape
-    if w.shape != (n,) or out.shape != (n,) or any(a.shape != (m,) for a in per_sample):
+    if w.shape != (n,) or out.shape != (n,) or any(a is not None and a.shape != (m,)
+                                                   for a in per_sample):
         raise ValueError(f"shapes do not agree: X {X.shape}, w {w.shape}, out {out.shape}, "
-                         f"per-sample {[a.shape for a in per_sample]}")
+                         f"per-sample {[np.shape(a) for a in per_sample]}")
 
 
-def _chunks(m, n_threads):
-    """Chunks for a pass: ``n_threads`` unless the samples are too few, 1 when another
-    thread's parallel pass is running (the caller releases the lock it then holds)."""
-    n_chunks = max(1, min(int(n_threads), m // MIN_CHUNK_SAMPLES))
-    if n_chunks > 1 and not _parallel_lock.acquire(blocking=False):
-        return 1
-    return n_chunks
+def _run(w, b, X, y, sw, h, out, n_threads):
+    """The pass on ``n_threads`` chunks (fewer when the samples are few): a leaf, its
+    thread count given (:func:`fastlr.threads.call` chooses it)."""
+    n_chunks = max(1, min(int(n_threads), X.shape[0] // MIN_CHUNK_SAMPLES))
+    if n_chunks == 1:
+        return _pass(w, float(b), X, y, sw, h, out)
+    threads.started_threads()  # a fork from now on gets a serial child
+    return _pass_parallel(w, float(b), X, y, sw, h, out, n_chunks)
 
 
 def loss_gradient(w, b, X, y, sw, grad, h=None, n_threads=1):
     """One pass over ``X`` (n_samples, n_features) at ``z = X w + b``: ``(Σ s L, Σ s dz)``.
 
     ``grad`` (float64, n_features) receives ``Σ s dz x``; ``h`` (float64, n_samples), if
-    given, ``s σ(z)(1 - σ(z))``. ``w``, ``y`` (0 or 1) and ``sw`` are contiguous float64.
+    given, ``s σ(z)(1 - σ(z))``. ``w``, ``y`` (0 or 1) and ``sw`` are contiguous float64;
+    ``sw=None``: unit weights.
     """
-    keep_h = h is not None
-    _check(w, X, grad, (y, sw, h) if keep_h else (y, sw))
-    if not keep_h:
-        h = np.empty(0)
-    n_chunks = _chunks(X.shape[0], n_threads)
-    if n_chunks == 1:
-        return _loss_chunk(w, float(b), X, y, sw, 0, X.shape[0], grad, h, keep_h)
-    try:
-        return _loss_parallel(w, float(b), X, y, sw, grad, h, keep_h, n_chunks)
-    finally:
-        _parallel_lock.release()
+    _check(w, X, grad, (y, sw, h))
+    return _run(w, b, X, y, sw, h, grad, n_threads)
 
 
 def hessp(v, vb, X, h, out, n_threads=1):
     """One pass over ``X``: ``out = Xᵀ(h ⊙ (X v + vb))``; returns ``(0.0, Σ h (X v + vb))``."""
     _check(v, X, out, (h,))
-    n_chunks = _chunks(X.shape[0], n_threads)
-    if n_chunks == 1:
-        return 0.0, _hessp_chunk(v, float(vb), X, h, 0, X.shape[0], out)
-    try:
-        return _hessp_parallel(v, float(vb), X, h, out, n_chunks)
-    finally:
-        _parallel_lock.release()
+    return 0.0, _run(v, vb, X, None, None, h, out, n_threads)[1]

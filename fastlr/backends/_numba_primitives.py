@@ -1,20 +1,18 @@
 """The numba backend's building blocks: its compilation rules (the cached ``jit``, its
-cross-process compile lock, the parallel options), the typing helpers of the vectorized
-variant, two intrinsics, and the vectorizable activations of the fused pass.
-:mod:`fastlr.backends.numba_` is built on them.
+cross-process compile lock, the parallel options), the typing helpers of the kernels, two
+intrinsics, and the vectorizable activations of the one-pass kernel
+(:mod:`fastlr.backends._numba_model`). :mod:`fastlr.backends.numba_` is built on them.
 
-Every compiled function of the backend, here and in ``numba_``, is decorated with
-:func:`jit`, which caches on disk when it can and states ``fastmath`` explicitly.
-
-Numba's on-disk cache: a kernel of ``numba_`` is cached with the machine code of the
-helpers below compiled into it, and its cache entry is invalidated only when
-``numba_.py`` itself changes. After editing this file, touch ``numba_.py`` (or delete
-``fastlr/backends/__pycache__/*.nb[ci]``) so that the kernels are compiled again.
+Every compiled function of the backend, here, in ``_numba_model`` and in ``numba_``, is
+decorated with :func:`jit`, which caches on disk when it can and states ``fastmath``
+explicitly. A cache entry is stamped with this file's and ``_numba_model.py``'s hashes
+(:func:`harden_cache`): editing either recompiles the kernels that have their code in them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import os
 import threading
@@ -75,9 +73,9 @@ def harden_cache(dispatcher):
     * **A damaged cache** (a truncated or garbled index or data file) is a miss: the
       function compiles again and the next save rewrites the index, instead of the call
       raising ``UnpicklingError``/``EOFError``.
-    * **Dependencies.** A cache entry is stamped with its own file only; the kernels of
-      ``numba_`` have the helpers of this file compiled into them. The stamp gets this
-      file's hash too, so that an upgrade changing only this file recompiles the kernels.
+    * **Dependencies.** A cache entry is stamped with its own file only; the kernels have
+      this file's helpers and ``_numba_model``'s pass compiled in. The stamp gets those two
+      files' hashes too: an upgrade changing only them recompiles the kernels.
     """
     compile_unlocked = dispatcher.compile
     cache_path = getattr(dispatcher._cache, "_cache_path", None)
@@ -112,8 +110,6 @@ def harden_cache(dispatcher):
 
 
 def _file_hash(path):
-    import hashlib
-
     try:
         with open(path, "rb") as f:
             return hashlib.sha256(f.read()).hexdigest()
@@ -121,7 +117,8 @@ def _file_hash(path):
         return None
 
 
-_THIS_FILE_STAMP = _file_hash(__file__)
+_THIS_FILE_STAMP = tuple(_file_hash(os.path.join(os.path.dirname(__file__), name))
+                         for name in ("_numba_primitives.py", "_numba_model.py"))
 
 
 @contextlib.contextmanager
@@ -186,40 +183,48 @@ def _parallel_options():
             "setitem": False, "numpy": False, "stencil": False, "fusion": False}
 
 
-# --------------------------------------------------------------- typing helpers (vectorized)
+# ------------------------------------------------------------------------------ typing helpers
 
 
+def _by_type(choose):
+    """A function for compiled code whose ``choose(*types)`` returns its implementation."""
+    def function(*args):
+        raise TypeError(f"{choose.__name__} is for compiled code")
+    overload(function)(choose)
+    function.__doc__ = choose.__doc__
+    return function
+
+
+@_by_type
 def _blas_operand(X):
     """``X`` itself when C- or F-contiguous, else a C-contiguous copy (BLAS needs one)."""
+    return (lambda X: X) if X.layout in "CF" else (lambda X: np.ascontiguousarray(X))
 
 
-@overload(_blas_operand)
-def _blas_operand_for(X):
-    if X.layout in "CF":
-        return lambda X: X
-    return lambda X: np.ascontiguousarray(X)
-
-
+@_by_type
 def _in_dtype_of(v, X):
     """``v`` (float64) in ``X``'s dtype: Numba's ``np.dot`` needs one dtype."""
+    return (lambda v, X: v) if X.dtype == types.float64 else (lambda v, X: v.astype(np.float32))
 
 
-@overload(_in_dtype_of)
-def _in_dtype_of_for(v, X):
-    if X.dtype == types.float64:
-        return lambda v, X: v
-    return lambda v, X: v.astype(np.float32)
-
-
+@_by_type
 def _as_float64(v):
     """``v`` as float64 (no copy when it already is)."""
+    return (lambda v: v) if v.dtype == types.float64 else (lambda v: v.astype(np.float64))
 
 
-@overload(_as_float64)
-def _as_float64_for(v):
-    if v.dtype == types.float64:
-        return lambda v: v
-    return lambda v: v.astype(np.float64)
+@_by_type
+def _part(a, start, count):
+    """``a[start:start + count]``, or None for None (an optional per-sample array)."""
+    if isinstance(a, types.NoneType):
+        return lambda a, start, count: None
+    return lambda a, start, count: a[start:start + count]
+
+
+@_by_type
+def _at(a, k):
+    """``a[k]``, or 1.0 for None (unit sample weights: nothing to read)."""
+    return (lambda a, k: 1.0) if isinstance(a, types.NoneType) else (lambda a, k: a[k])
 
 
 # ----------------------------------------------------------------------------------- intrinsics
@@ -281,20 +286,13 @@ def _exp_nonpositive(x):
     x = -746.0 if x < -746.0 else x
     kf = math.floor(x * INV_LN2 + 0.5)
     r = (x - kf * LN2_HI) - kf * LN2_LO
-    p = 1.0 / 6227020800.0
-    p = p * r + 1.0 / 479001600.0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
+    p = 1.0 / 6227020800.0 * r + 1.0 / 479001600.0  # Horner: 1/13! r + 1/12!, ...
+    p = (p * r + 1.0 / 39916800.0) * r + 1.0 / 3628800.0
+    p = (p * r + 1.0 / 362880.0) * r + 1.0 / 40320.0
+    p = (p * r + 1.0 / 5040.0) * r + 1.0 / 720.0
+    p = (p * r + 1.0 / 120.0) * r + 1.0 / 24.0
+    p = (p * r + 1.0 / 6.0) * r + 0.5
+    p = (p * r + 1.0) * r + 1.0
     k = np.int64(0.0 if math.isnan(kf) else kf)  # NaN never reaches the conversion (undefined)
     k1 = k >> 1  # k in [-1077, 0]: two factors 2^k1 2^k2, each a normal number
     k2 = k - k1
@@ -316,27 +314,14 @@ def _log1p_unit(e):
     kf = 1.0 if big else 0.0
     s = (f - 1.0) / (f + 1.0)
     s2 = s * s
-    q = 1.0 / 23.0
-    q = q * s2 + 1.0 / 21.0
-    q = q * s2 + 1.0 / 19.0
-    q = q * s2 + 1.0 / 17.0
-    q = q * s2 + 1.0 / 15.0
-    q = q * s2 + 1.0 / 13.0
-    q = q * s2 + 1.0 / 11.0
-    q = q * s2 + 1.0 / 9.0
-    q = q * s2 + 1.0 / 7.0
-    q = q * s2 + 1.0 / 5.0
+    q = 1.0 / 23.0 * s2 + 1.0 / 21.0  # Horner: 1/23 s2 + 1/21, ...
+    q = (q * s2 + 1.0 / 19.0) * s2 + 1.0 / 17.0
+    q = (q * s2 + 1.0 / 15.0) * s2 + 1.0 / 13.0
+    q = (q * s2 + 1.0 / 11.0) * s2 + 1.0 / 9.0
+    q = (q * s2 + 1.0 / 7.0) * s2 + 1.0 / 5.0
     q = q * s2 + 1.0 / 3.0
     log_f = 2.0 * s + 2.0 * s * s2 * q
     return kf * LN2_HI + ((kf * LN2_LO + c) + log_f)
-
-
-@jit(inline="always")
-def _dz_and_loss(z, y):
-    """``(a - y, log(1 + e^z) - y z)`` for one example, branch-free and stable."""
-    e = _exp_nonpositive(-abs(z))
-    a = (1.0 if z >= 0.0 else e) / (1.0 + e)
-    return a - y, max(z, 0.0) + _log1p_unit(e) - y * z
 
 
 # The helpers above are inlined by Numba into the caller's code, where they take the
@@ -346,20 +331,35 @@ def _dz_and_loss(z, y):
 # error_model="numpy": a division by zero gives inf/nan instead of raising; Python's
 # check (a branch to an exception) would keep the loop from vectorizing.
 @jit(nogil=True, error_model="numpy")
-def _activations(z, Y, start, count, b, dz, loss):
-    """``dz[k]``, ``loss[k]`` for ``z[k] + b`` and label ``Y[start + k]``, ``k < count``."""
-    y = Y[start:start + count]  # slice, then index from 0: Y[start + k] would not vectorize
+def _activations(z, y, sw, h, start, count, b, dz, loss):
+    """For ``k < count``, sample ``i = start + k`` at ``z[k] + b``: ``dz[k] = s (σ - y)``,
+    ``loss[k] = s L`` and, if ``h`` is given, ``h[i] = s σ(1 - σ)`` (``s = sw[i]``, 1 when
+    ``sw`` is None); with ``y`` None the Hessian pass's ``dz[k] = h[i] (z[k] + b)``, loss 0.
+    ``is None`` is decided at compile time. Slices from 0: ``y[i]`` would not vectorize."""
+    ys = _part(y, start, count)
+    ss = _part(sw, start, count)
+    hs = _part(h, start, count)
+    if y is None:
+        for k in range(count):
+            dz[k] = _at(hs, k) * (z[k] + b)
+            loss[k] = 0.0
+        return
     for k in range(count):
-        dz[k], loss[k] = _dz_and_loss(z[k] + b, y[k])
+        zk = z[k] + b
+        s = _at(ss, k)
+        e = _exp_nonpositive(-abs(zk))  # in (0, 1]: never overflows
+        u = 1.0 / (1.0 + e)
+        dz[k] = s * ((u if zk >= 0.0 else e * u) - ys[k])
+        loss[k] = s * ((max(zk, 0.0) + _log1p_unit(e)) - ys[k] * zk)
+        if h is not None:
+            hs[k] = s * (e * u) * u
 
 
 @jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
-def _activate(z, Y, start, count, b, dz, loss):
-    """Fills ``dz[:count]`` (and ``loss``); returns ``(Σ loss, Σ dz)`` over the examples.
-
-    ``loss`` must not be ``z``: overlapping arrays make LLVM take its scalar loop.
-    """
-    _activations(z, Y, start, count, b, dz, loss)
+def _activate(z, y, sw, h, start, count, b, dz, loss):
+    """:func:`_activations`, then ``(Σ loss, Σ dz)`` over the samples. ``loss`` must not be
+    ``z``: overlapping arrays make LLVM take its scalar loop."""
+    _activations(z, y, sw, h, start, count, b, dz, loss)
     J = 0.0
     db = 0.0
     for k in range(count):
