@@ -169,7 +169,7 @@ def _measure_contenders(w, b, X, Y, n_threads, repeats, say, interleave):
     w_vector, y_vector = np.array(w[:, 0]), np.array(Y[0], dtype=np.float64)
     add(Row("numpy", "NumPy vectorized (course code)", timed_here(
         functools.partial(numpy_.propagate_vectorized, w_vector, b, X, y_vector))))
-    say(f"{where}: fastlr.fastest() (measures once per problem class)")
+    say(f"{where}: fastlr.fastest()")
     fastest = fastlr.fastest(X)
     add(Row("fastest", "fastlr.fastest()", timed_here(kernel_call(fastest, w, b, X, Y)),
             pick=f"{fastest.backend} {fastest.variant}"))
