@@ -164,16 +164,26 @@ def _quota_file(quota_path: Path, period_path: Path | None) -> int | None:
 def openmp_limit() -> int | None:
     """Threads the OpenMP runtime would start here, if anything limits them, else None.
 
-    The smaller of ``OMP_NUM_THREADS`` (its first value, as OpenMP reads a list) and
+    The smaller of ``OMP_NUM_THREADS`` as it was when fastlr was imported (its first value,
+    as OpenMP reads a list: like the OpenMP runtime, which reads it once as it loads, fastlr
+    ignores later changes — dask's nannies set it to 1 in the client's own process) and
     ``omp_get_max_threads()`` of the runtime fastlr's kernels use, which follows
     threadpoolctl's limits. (Numba's OpenMP layer sets the latter to its pool size when its
-    threads start: the environment variable is read too, so that it keeps counting.)
+    threads start: the variable is read too, so that it keeps counting.)
     """
-    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
-    found = [int(value)] if value.isdigit() and int(value) > 0 else []
+    found = [_OMP_NUM_THREADS] if _OMP_NUM_THREADS else []
     if _omp_max_threads is not None and _omp_max_threads() > 0:
         found.append(_omp_max_threads())
     return min(found) if found else None
+
+
+def _omp_num_threads(value: str | None) -> int | None:
+    """``OMP_NUM_THREADS``'s first value as a positive int, else None."""
+    first = (value or "").split(",")[0].strip()
+    return int(first) if first.isdigit() and int(first) > 0 else None
+
+
+_OMP_NUM_THREADS = _omp_num_threads(os.environ.get("OMP_NUM_THREADS"))
 
 
 def default_threads() -> int:

@@ -104,8 +104,12 @@ def test_in_process_threadpool_limits_and_set_num_threads_override(monkeypatch):
         finally:
             fastlr.set_num_threads(None)
     assert fastlr.get_num_threads() == default
-    monkeypatch.setenv("OMP_NUM_THREADS", "1,1")  # a list: its first value counts
-    assert fastlr.get_num_threads() == 1
+    # read once, at import, as the OpenMP runtime reads it: a later change (dask's nannies
+    # set OMP_NUM_THREADS=1 in the client's process) changes neither
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert fastlr.get_num_threads() == default
+    assert threads._omp_num_threads("1,1") == 1  # a list: its first value counts
+    assert threads._omp_num_threads("x") is threads._omp_num_threads("0") is None
 
 
 @pytest.mark.parametrize("files, expected", [
