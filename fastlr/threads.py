@@ -269,6 +269,8 @@ def planned_threads(work: int, samples: int, n_threads: int | None = None) -> in
 
 #: a parallel call this many times slower than the best one of its size was contended
 SLOW_FACTOR = 2.0
+#: the first parallel calls of a size start the thread team and run slower: not samples
+WARMUP_CALLS = 3
 #: how long calls stay on the calling thread after a contended one: longer than OpenBLAS's
 #: idle spin (~0.1 s), so that a program that has stopped calling NumPy gets its threads back
 BACKOFF_SECONDS = 0.2
@@ -307,8 +309,8 @@ def took(work: int, seconds: float, parallel: bool, key: str) -> None:
         paths.serial = rate if paths.serial is None else min(paths.serial, rate)
         return
     paths.calls += 1
-    if paths.calls == 1:
-        return  # the first parallel call starts the thread team: not a sample
+    if paths.calls <= WARMUP_CALLS:
+        return  # the team is starting (slower for a few calls): not samples yet
     paths.parallel = rate if paths.parallel is None else min(paths.parallel, rate)
     if rate > min(SLOW_FACTOR * paths.parallel, paths.serial or math.inf):
         paths.serial_until = _clock() + paths.backoff
