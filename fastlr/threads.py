@@ -262,15 +262,25 @@ def planned_threads(work: int, samples: int, n_threads: int | None = None) -> in
 # back, 2 threads take 0.22 ms and one 0.42 ms. A wrong serial call costs ~2×, a wrong
 # parallel one up to ~20×. So the policy times, per key and size (log2 of the elements), a
 # serial call first and then its parallel calls, and keeps the best time per element of
-# each. A parallel call slower than the best serial one (or than SLOW_FACTOR times the best
-# parallel one) was contended: the calls of the next BACKOFF_SECONDS run on the calling
-# thread (timed too). Then threads are tried again; each contended try in a row doubles the
-# wait (up to MAX_BACKOFF_SECONDS), a fast one resets it.
+# each. SLOW_CALLS parallel calls in a row slower than the best serial one (or than
+# SLOW_FACTOR times the best parallel one) by more than a wake-up of the team
+# (WAKE_SECONDS) were contended (fewer may be a team woken after a pause): the calls of
+# the next BACKOFF_SECONDS run on the calling thread (timed too). Then threads
+# are tried again; each contended try in a row doubles the wait (up to
+# MAX_BACKOFF_SECONDS), a fast one resets it.
 
 #: a parallel call this many times slower than the best one of its size was contended
 SLOW_FACTOR = 2.0
 #: the first parallel calls of a size start the thread team and run slower: not samples
 WARMUP_CALLS = 3
+#: what waking the team's sleeping threads may add to a call (the first call after a pause:
+#: a futex wake-up on a virtual machine, ~0.1-0.5 ms) — not contention, which costs a
+#: scheduler tick (several ms)
+WAKE_SECONDS = 0.5e-3
+#: slow parallel calls in a row that mean contention: after a pause of a quarter second the
+#: first two calls at the cat size took ~2 ms each on this virtual machine (its idle vCPU
+#: wakes slowly), then 0.21 ms
+SLOW_CALLS = 3
 #: how long calls stay on the calling thread after a contended one: longer than OpenBLAS's
 #: idle spin (~0.1 s), so that a program that has stopped calling NumPy gets its threads back
 BACKOFF_SECONDS = 0.2
@@ -280,11 +290,12 @@ MAX_BACKOFF_SECONDS = 3.2
 class _Paths:
     """Per key and size: the best seconds per element of each path, and the backoff."""
 
-    __slots__ = ("parallel", "serial", "calls", "serial_until", "backoff")
+    __slots__ = ("parallel", "serial", "calls", "slow", "serial_until", "backoff")
 
     def __init__(self):
         self.parallel = self.serial = None
         self.calls = 0
+        self.slow = 0  # slow parallel calls in a row
         self.serial_until = 0.0
         self.backoff = BACKOFF_SECONDS
 
@@ -312,11 +323,16 @@ def took(work: int, seconds: float, parallel: bool, key: str) -> None:
     if paths.calls <= WARMUP_CALLS:
         return  # the team is starting (slower for a few calls): not samples yet
     paths.parallel = rate if paths.parallel is None else min(paths.parallel, rate)
-    if rate > min(SLOW_FACTOR * paths.parallel, paths.serial or math.inf):
+    slower_than = min(SLOW_FACTOR * paths.parallel, paths.serial or math.inf) * work
+    if seconds <= slower_than + WAKE_SECONDS:
+        paths.slow = 0
+        paths.backoff = BACKOFF_SECONDS
+        return
+    paths.slow += 1
+    if paths.slow >= SLOW_CALLS:  # fewer may be a team woken after a pause
+        paths.slow = 0
         paths.serial_until = _clock() + paths.backoff
         paths.backoff = min(2 * paths.backoff, MAX_BACKOFF_SECONDS)
-    else:
-        paths.backoff = BACKOFF_SECONDS
 
 
 # Fork safety. GNU OpenMP's thread pool (the Cython and Numba backends both use the

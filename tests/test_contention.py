@@ -28,14 +28,21 @@ def test_a_contended_parallel_call_backs_off_to_the_calling_thread(check, monkey
     assert threads.use_threads(work, "b")
     threads.took(work, 1e-3, True, "b")
     threads.took(work, 1.6e-3, True, "b")  # slower, still faster than serial: threads
+    threads.took(work, 2.4e-3, True, "b")  # slower than serial by less than a wake-up
     assert threads.use_threads(work, "b")
-    threads.took(work, 3e-3, True, "b")  # slower than serial: contended
+    for _ in range(threads.SLOW_CALLS - 1):  # slower than serial by more: a wake-up, or...
+        threads.took(work, 3e-3, True, "b")
+        assert threads.use_threads(work, "b")
+    threads.took(work, 1e-3, True, "b")  # ...(fast again: it was)
+    for _ in range(threads.SLOW_CALLS):
+        threads.took(work, 3e-3, True, "b")  # SLOW_CALLS in a row: contended
     assert not threads.use_threads(work, "b")
     now[0] += 0.9 * threads.BACKOFF_SECONDS
     assert not threads.use_threads(work, "b")
     now[0] += 0.2 * threads.BACKOFF_SECONDS
     assert threads.use_threads(work, "b")  # tried again after the backoff
-    threads.took(work, 6e-3, True, "b")  # still contended: twice as long a wait
+    for _ in range(threads.SLOW_CALLS):
+        threads.took(work, 6e-3, True, "b")  # still contended: twice as long a wait
     now[0] += 1.5 * threads.BACKOFF_SECONDS
     assert not threads.use_threads(work, "b")
     now[0] += 0.6 * threads.BACKOFF_SECONDS
@@ -43,8 +50,8 @@ def test_a_contended_parallel_call_backs_off_to_the_calling_thread(check, monkey
     threads.took(work, 1.1e-3, True, "b")  # contention over: threads, the backoff reset
     assert threads.use_threads(work, "b")
     assert threads._paths["b", work.bit_length()].backoff == threads.BACKOFF_SECONDS
-    for _ in range(10):  # a user who keeps calling NumPy: the wait grows, up to a cap
-        threads.took(work, 9e-3, True, "b")
+    for _ in range(10 * threads.SLOW_CALLS):  # a user who keeps calling NumPy: the wait
+        threads.took(work, 9e-3, True, "b")  # grows, up to a cap
     assert threads._paths["b", work.bit_length()].backoff == threads.MAX_BACKOFF_SECONDS
     assert not threads.use_threads(10 * work, "b")  # another size: its own serial call
     assert not threads.use_threads(work, "other")  # and another key
@@ -56,7 +63,8 @@ def test_the_parallel_best_alone_marks_a_call_contended_too(check):
     for _ in range(threads.WARMUP_CALLS):
         threads.took(work, 1e-3, True, "c")
     threads.took(work, 1e-3, True, "c")
-    threads.took(work, 2.5e-3, True, "c")  # faster than that serial call, but 2.5x its best
+    for _ in range(threads.SLOW_CALLS):  # faster than that serial call, but 2.6x its best
+        threads.took(work, 2.6e-3, True, "c")
     assert not threads.use_threads(work, "c")
 
 
