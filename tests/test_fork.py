@@ -49,7 +49,7 @@ PARENT = textwrap.dedent("""
     expected = answers()
     compiled = [pair for pair in pairs if registry.BACKENDS[pair[0]].compiled]
     expected_training = {pair: train(pair) for pair in compiled}
-    assert threads.get_num_threads() == threads.available_cores()
+    assert threads.get_num_threads() == threads.default_threads()
 """)
 
 RAW_FORK = PARENT + textwrap.dedent("""
@@ -115,7 +115,7 @@ def test_a_child_forked_before_any_parallel_call_keeps_its_threads(tmp_path):
         from fastlr import threads
         pid = os.fork()
         if pid == 0:
-            os._exit(0 if threads.get_num_threads() == threads.available_cores() else 1)
+            os._exit(0 if threads.get_num_threads() == threads.default_threads() else 1)
         _, status = os.waitpid(pid, 0)
         assert os.WEXITSTATUS(status) == 0
         print("ok")
