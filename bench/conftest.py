@@ -101,7 +101,7 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(scope="session", autouse=True)
 def private_autotune_cache(tmp_path_factory):
-    """fastest()'s measurements (if anything asks) go to this session's folder."""
+    """What fastest() reads (and tune() would save) is this session's folder, not the user's."""
     previous = os.environ.get("FASTLR_CACHE_DIR")
     os.environ["FASTLR_CACHE_DIR"] = str(tmp_path_factory.mktemp("fastlr-cache"))
     yield

@@ -16,7 +16,7 @@ from helpers import COURSE_DATA, FAST_PAIRS, get_or_skip, pair_id
 
 @pytest.fixture(autouse=True, scope="session")
 def private_autotune_cache(tmp_path_factory):
-    """fastest()'s measurements go to a folder of this test session, not the user's cache."""
+    """What fastest() reads and tune() saves is a folder of this test session, not the user's."""
     previous = os.environ.get("FASTLR_CACHE_DIR")
     os.environ["FASTLR_CACHE_DIR"] = str(tmp_path_factory.mktemp("fastlr-cache"))
     yield
