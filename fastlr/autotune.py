@@ -63,7 +63,9 @@ REPRESENTATIVE = {
 BUDGET = 0.05
 
 _lock = threading.Lock()
-_memory: dict[tuple, object] = {}  # (class, threads) -> tuned (backend, variant) or False
+# (class, threads) -> tuned (backend, variant), or False; "any" -> whether the file holds
+# anything for this process to read
+_memory: dict = {}
 
 
 def problem_class(X: np.ndarray) -> str:
@@ -110,23 +112,25 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
-def chosen_pair(X: np.ndarray, rule, usable) -> tuple[str, str]:
-    """The pair for ``X``'s class: what :func:`tune` saved for it on this machine and
-    configuration, if ``usable(pair)``; else ``rule()`` (no measuring, ever)."""
+def tuned_pair(X: np.ndarray) -> tuple[str, str] | None:
+    """What :func:`tune` saved for ``X``'s class on this machine and configuration, or
+    None (read from the file once per class and thread count; never measures)."""
+    anything = _memory.get("any")
+    if anything is None:
+        anything = _memory["any"] = (os.environ.get("FASTLR_AUTOTUNE") != "0"
+                                     and bool(_load_file()))
+    if not anything:
+        return None  # nothing tuned here: the rule, without computing a class or threads
     key = (problem_class(X), threads.get_num_threads())
     found = _memory.get(key)
     if found is None:
         found = _memory[key] = _tuned_entries().get(key[0]) or False
-    if found and usable(found):
-        return found
-    return rule()
+    return found or None
 
 
 def _tuned_entries() -> dict:
-    """The classes :func:`tune` saved for this fingerprint (``{}`` when ignored, absent or
-    damaged: the file is a cache, and whatever is wrong with it means "the rule")."""
-    if os.environ.get("FASTLR_AUTOTUNE") == "0":
-        return {}
+    """The classes :func:`tune` saved for this fingerprint (``{}`` when absent or damaged:
+    the file is a cache, and whatever is wrong with it means "the rule")."""
     stored = _load_file().get(fingerprint())
     if not isinstance(stored, dict):
         return {}

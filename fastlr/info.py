@@ -18,10 +18,9 @@ def info_dict() -> dict:
                 (("matplotlib", "matplotlib"), ("threadpoolctl", "threadpoolctl"),
                  ("h5py", "h5py"), ("scikit-learn", "scikit-learn"))}
     environment = {name: os.environ.get(name) for name in ENVIRONMENT if os.environ.get(name)}
-    thread_limits = {name: limit for name, limit in threads.limits().items()}
     return {"machine": machine, "implementations": implementations, "optional": optional,
             "environment": environment, "autotune_cache": str(autotune.cache_path()),
-            "threads": {"limits": thread_limits, "set": threads._num_threads,
+            "threads": {"limits": threads.limits(), "set": threads._num_threads,
                         "used": threads.get_num_threads()}}
 
 

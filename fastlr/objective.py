@@ -131,8 +131,7 @@ class Binary(Scaled):
     @contextlib.contextmanager
     def _blas_threads(self):
         """BLAS on ``n_threads`` threads (the fit runs with BLAS limited to one)."""
-        limiter = threads.limit_blas(threads.usable(self.n_threads
-                                                    or threads.get_num_threads()))
+        limiter = threads.limit_blas(threads.resolve(self.n_threads))
         try:
             yield
         finally:

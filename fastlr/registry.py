@@ -281,14 +281,17 @@ _CAT_X = np.empty(CAT_SIZE, order="F")  # fastest()'s X when given none: only it
 
 def _fastest(X: np.ndarray | None) -> Implementation:
     forced = os.environ.get(ENV_BACKEND) or None
-
-    def usable(pair):
-        return (tuple(pair) in _PAIR_SET and pair not in INTERPRETED
-                and (forced is None or pair[0] == forced) and available(pair[0]))
-
-    pair = autotune.chosen_pair(_CAT_X if X is None else X,
-                                lambda: _first_preferred(forced), usable)
+    pair = autotune.tuned_pair(_CAT_X if X is None else X)
+    if pair is None or not _tunable(pair, forced):
+        pair = _first_preferred(forced)
     return implementation(*pair)
+
+
+def _tunable(pair: tuple[str, str], forced: str | None) -> bool:
+    """Whether a saved pair may be used now: one tune() times, of the forced backend if
+    any, available here (the file may be older than this installation)."""
+    return (pair in _PAIR_SET and pair not in INTERPRETED
+            and (forced is None or pair[0] == forced) and available(pair[0]))
 
 
 def implementation(backend: str, variant: str) -> Implementation:

@@ -187,8 +187,13 @@ _OMP_NUM_THREADS = _omp_num_threads(os.environ.get("OMP_NUM_THREADS"))
 
 
 def default_threads() -> int:
-    """What OpenMP would use: :func:`openmp_limit`, capped by the affinity and the quota."""
-    return max(1, min(limit for limit in limits().values() if limit is not None))
+    """What OpenMP would use: :func:`openmp_limit`, capped by the affinity and the quota
+    (:func:`limits` names each; this runs at every parallel-sized call, so no dict)."""
+    n = available_cores()
+    for limit in (cpu_quota(), openmp_limit()):
+        if limit is not None and limit < n:
+            n = limit
+    return max(1, n)
 
 
 def limits() -> dict:
@@ -251,7 +256,12 @@ def planned_threads(work: int, samples: int, n_threads: int | None = None) -> in
     quiet machine."""
     if work < PARALLEL_MIN_ELEMENTS:
         return 1
-    return max(1, min(usable(n_threads or get_num_threads()), samples // MIN_CHUNK_SAMPLES))
+    return max(1, min(resolve(n_threads), samples // MIN_CHUNK_SAMPLES))
+
+
+def resolve(n_threads: int | None = None) -> int:
+    """``n_threads`` (an override) or :func:`get_num_threads`; 1 in a forked child."""
+    return usable(n_threads or get_num_threads())
 
 
 # Contention. Right after another pool's work (NumPy's BLAS, most often: OpenBLAS's idle

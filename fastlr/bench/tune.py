@@ -25,8 +25,6 @@ def run(sizes, dtypes, order) -> tuple[str, bool]:
             mark += "  (the rule's pick)" if pair == preferred else ""
             lines.append(f"  {' '.join(pair):<20}{format_time(steady):>10} / "
                          f"{format_time(interleaved):<10}{mark}")
-    if not tuning.times:
-        lines.append("")
     lines.append("")
     if tuning.saved:
         lines.append(wrap(f"Saved to {autotune.cache_path()}: backend=\"auto\" and "
