@@ -1,6 +1,8 @@
 """The interleaved condition and ``fastlr bench --scaling``: timing order, JSON, reports, CLI."""
 
 import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -167,9 +169,29 @@ def test_report_prints_both_tables_and_compares_them():
 
 
 def test_plot_shows_both_conditions(tmp_path):
-    pytest.importorskip("matplotlib", reason='plots need matplotlib ("fastlr[bench]")')
+    pytest.importorskip("matplotlib", reason='plots need matplotlib ("fastlr-vectorized[bench]")')
     path = bench.plot(bench.make_report(both_conditions(), machine={}), tmp_path / "s.png")
     assert path.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_plotting_leaves_the_users_matplotlib_alone(tmp_path):
+    # a notebook's inline backend stays: no matplotlib.use(), no pyplot figure left open
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps(bench.make_report(both_conditions(), machine={})))
+    code = f"""
+import json, sys, matplotlib
+matplotlib.use("svg")
+from fastlr import bench, tutorial
+with open({str(report)!r}) as f:
+    bench.plot(json.load(f), {str(tmp_path / "a.png")!r})
+tutorial.plot_steps([("a", 1.0), ("b", 0.1), ("c", 0.01)], {str(tmp_path / "b.png")!r})
+print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules)
+"""
+    pytest.importorskip("matplotlib", reason='plots need matplotlib ("fastlr-vectorized[bench]")')
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-2:] == ["svg", "False"]
 
 
 # --------------------------------------------------------------------------- fastlr bench
@@ -251,7 +273,7 @@ def test_scaling_ladder_ends_beyond_the_l3_cache():
 
 
 def test_scaling_run_writes_the_table_json_and_png(tmp_path, capsys):
-    pytest.importorskip("matplotlib", reason='--out plots need matplotlib ("fastlr[bench]")')
+    pytest.importorskip("matplotlib", reason="--out plots need matplotlib")
     start = time.perf_counter()
     assert cli.main(["bench", "--scaling", "--max-elements", "1000", "--repeats", "3",
                      "--out", str(tmp_path), "--no-progress"]) == 0

@@ -20,6 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import fastlr
+from fastlr import threads
 from fastlr.bench.fit import traced_peak
 from helpers import MODEL_BACKENDS, PUBLISHED_COSTS, interrupt, load_model_or_skip
 from helpers import sklearn_objective as objective
@@ -267,7 +268,7 @@ def test_without_scikit_learn_the_error_names_the_extra():
             print(error)
     """)
     assert result.returncode == 0, result.stderr
-    assert "pip install 'fastlr[sklearn]'" in result.stdout
+    assert 'pip install "fastlr-vectorized[sklearn]"' in result.stdout
 
 
 FORK = textwrap.dedent("""
@@ -277,12 +278,14 @@ FORK = textwrap.dedent("""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((4000, 50))  # 200 000 elements: the kernels start threads
     y = (X[:, 0] > 0).astype(int)
+    backend = sys.argv[1]
     for solver in ("lbfgs", "newton-cg"):
-        expected = fastlr.LogisticRegression(solver=solver).fit(X, y).coef_
+        parent = fastlr.LogisticRegression(solver=solver, backend=backend).fit(X, y)
+        assert parent.backend_ == backend and parent.fit_stats_["threads"] > 1, parent.fit_stats_
         child = os.fork()
         if child == 0:
-            coef = fastlr.LogisticRegression(solver=solver).fit(X, y).coef_
-            os._exit(0 if np.allclose(coef, expected, rtol=1e-9, atol=1e-12) else 3)
+            coef = fastlr.LogisticRegression(solver=solver, backend=backend).fit(X, y).coef_
+            os._exit(0 if np.allclose(coef, parent.coef_, rtol=1e-9, atol=1e-12) else 3)
         _, status = os.waitpid(child, 0)
         assert os.waitstatus_to_exitcode(status) == 0, (solver, status)
     print("ok")
@@ -290,6 +293,11 @@ FORK = textwrap.dedent("""
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX")
-def test_a_child_forked_after_a_parallel_fit_fits():
-    result = run(FORK)
+@pytest.mark.parametrize("backend", ["cython", "numba"])
+def test_a_child_forked_after_a_parallel_fit_fits(backend):
+    load_model_or_skip(backend)
+    if threads.default_threads() < 2:
+        pytest.skip("one CPU: the kernels start no threads")
+    result = subprocess.run([sys.executable, "-c", FORK, backend], capture_output=True,
+                            text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr

@@ -4,12 +4,15 @@ import dataclasses
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import fastlr
-from fastlr import registry
-from helpers import load_or_skip
+from fastlr import _install, registry
+from helpers import REQUIRE_ALL, load_or_skip
+
+PROJECT = Path(__file__).resolve().parents[1]
 
 
 def test_implementations_lists_every_pair():
@@ -91,8 +94,43 @@ def test_implementation_objects_are_cached_and_immutable():
 def test_import_fastlr_imports_no_numba_and_compiles_nothing():
     code = ("import sys, fastlr; fastlr.propagate([[1.0]], 0.0, [[1.0]], [[1]], backend='numpy');"
             "assert 'numba' not in sys.modules, 'numba imported';"
-            "assert 'fastlr.backends._cython' not in sys.modules")
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+            "assert 'fastlr.backends._cython' not in sys.modules;"
+            # the other half: the kernels load when asked for (a test that cannot see them
+            # would pass the first half for the wrong reason)
+            "print(fastlr.registry.available('cython'))")
+    done = subprocess.run([sys.executable, "-c", code], check=True, timeout=120,
+                          capture_output=True, text=True, cwd=PROJECT)
+    assert done.stdout.strip() == str(registry.available("cython"))
+    assert registry.available("cython") or not REQUIRE_ALL
+
+
+def test_every_process_imports_the_installed_package_not_the_source_tree():
+    # `python -c` and `python -m` put the working directory first on sys.path: from the
+    # project's root they must still find the installed fastlr (src/ layout), which has the
+    # compiled extension, and not a copy of the sources without it
+    code = "import fastlr; print(fastlr.__file__)"
+    done = subprocess.run([sys.executable, "-c", code], check=True, timeout=120,
+                          capture_output=True, text=True, cwd=PROJECT)
+    assert Path(done.stdout.strip()) == Path(fastlr.__file__)
+    assert Path(fastlr.__file__).parent != PROJECT / "fastlr"
+
+
+def test_a_recorded_build_failure_is_the_reason_given(monkeypatch, tmp_path):
+    # setup.py under FASTLR_ALLOW_NO_CYTHON=1 writes why the extension was not built
+    report = tmp_path / "_build.json"
+    report.write_text('{"fastlr.backends._no_such_module": "no Python headers (in /x)"}')
+    monkeypatch.setattr(_install, "BUILD_REPORT", report)
+    missing = dataclasses.replace(registry.BACKENDS["cython"],
+                                  module="fastlr.backends._no_such_module",
+                                  model_module="fastlr.backends._no_such_module")
+    monkeypatch.setitem(registry.BACKENDS, "cython", missing)
+    registry.clear_caches()
+    try:
+        with pytest.raises(fastlr.BackendUnavailable) as raised:
+            fastlr.get("cython", "fused")
+    finally:
+        registry.clear_caches()
+    assert "not built when fastlr was installed: no Python headers" in str(raised.value)
 
 
 def test_an_unavailable_backend_is_imported_once_and_remembered(numba_missing, monkeypatch):

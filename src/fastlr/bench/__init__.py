@@ -34,7 +34,8 @@ One concern per module:
 * :mod:`~fastlr.bench.plotting` — ``speedup.png``, ``scaling.png``;
 * :mod:`~fastlr.bench.progress` — the progress bar on stderr.
 
-matplotlib (plots) and threadpoolctl (BLAS details) are optional: ``pip install "fastlr[bench]"``.
+matplotlib (plots) and threadpoolctl (BLAS details) are optional:
+``pip install "fastlr-vectorized[bench]"``.
 """
 
 from fastlr.bench.formatting import format_ratio, format_time, wrap

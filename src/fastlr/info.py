@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+from fastlr._install import pip_install
+
 
 def info_dict() -> dict:
     """What ``fastlr info`` reports, as a dict."""
@@ -39,10 +41,10 @@ def format_info(info: dict) -> str:
     lines = [f"fastlr {machine['fastlr']}", ""]
     lines += bench.format_machine(machine, details=True)
     lines += ["", "optional packages"]
-    hints = {"matplotlib": 'fastlr bench --out plots (pip install "fastlr[bench]")',
-             "threadpoolctl": 'BLAS thread counts (pip install "fastlr[bench]")',
-             "h5py": 'the course\'s .h5 data files (pip install "fastlr[data]")',
-             "scikit-learn": 'fastlr.LogisticRegression (pip install "fastlr[sklearn]")'}
+    hints = {"matplotlib": f"fastlr bench --out plots ({pip_install('bench')})",
+             "threadpoolctl": f"BLAS thread counts ({pip_install('bench')})",
+             "h5py": f"the course's .h5 data files ({pip_install('data')})",
+             "scikit-learn": f"fastlr.LogisticRegression ({pip_install('sklearn')})"}
     for name, version in info["optional"].items():
         lines.append(f"  {name:<14}{version or 'not installed':<15}{hints[name]}")
     if info["environment"]:

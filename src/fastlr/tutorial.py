@@ -40,6 +40,7 @@ import numpy as np
 
 import fastlr
 from fastlr import bench, registry
+from fastlr._install import pip_install
 from fastlr.backends import numpy_
 from fastlr.backends.python_ import loss, sigmoid  # the stable scalar forms
 
@@ -207,18 +208,17 @@ def part2(X_train, Y_train, X_test, Y_test, iterations, learning_rate, slow_seco
 def plot_steps(steps, path):
     """The beginner's figure: Part 1's three steps, time per propagate on a log axis, each
     bar labelled with × faster than the lecture's loop (matplotlib imported here)."""
-    try:
-        import matplotlib
+    from fastlr.bench import plotting
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+    try:
+        figure = plotting.new_figure(figsize=(6.4, 3.6))
     except ImportError:
-        print('--plot needs matplotlib: pip install "fastlr[bench]"', file=sys.stderr)
+        print(f"--plot needs matplotlib: {pip_install('bench')}", file=sys.stderr)
         return 1
     labels = ["two loops\n(the lecture's loop)", "one loop\n(np.dot per example)",
               "no loop\n(whole arrays)"]
     seconds = [s for _, s in steps]
-    figure, axes = plt.subplots(figsize=(6.4, 3.6))
+    axes = figure.subplots()
     bars = axes.barh(labels[::-1], seconds[::-1], color=["#4c72b0", "#dd8452", "#c44e52"])
     axes.set_xscale("log")
     axes.set_xlabel("seconds per propagate (log scale)")
@@ -228,9 +228,7 @@ def plot_steps(steps, path):
     axes.set_xlim(min(seconds) / 3, max(seconds) * 60)
     axes.set_title("NumPy, one forward + backward pass")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    print(f"wrote {path}")
+    print(f"wrote {plotting.save(figure, path, dpi=120)}")
     return 0
 
 

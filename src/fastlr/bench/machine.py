@@ -12,9 +12,10 @@ import numpy as np
 
 import fastlr
 from fastlr import autotune, registry, threads
+from fastlr._install import pip_install
 
 #: how to install the optional packages of the benchmarks (plots, BLAS thread counts)
-BENCH_EXTRA_HINT = 'pip install "fastlr[bench]"'
+BENCH_EXTRA_HINT = pip_install("bench")
 
 #: Numba's threading layers, as a reader knows them
 LAYER_NAMES = {"omp": "OpenMP", "tbb": "TBB", "workqueue": "Numba workqueue"}

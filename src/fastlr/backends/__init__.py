@@ -99,9 +99,8 @@ DESCRIPTORS = (
         rank={"fused": 0, "vectorized": 2, "loop": 5},
         compiled=True,
         openmp=True,
-        install_hint="the compiled extension is missing: reinstall fastlr where a C compiler is "
-                     "available (pip install --force-reinstall --no-deps .) and look for the "
-                     "build error",
+        install_hint="reinstall fastlr where a C compiler and the Python headers are available "
+                     "(pip install --force-reinstall --no-deps .; the build says what it lacks)",
         model_module="fastlr.backends._cython",
         model_rank=0,
     ),

@@ -14,16 +14,22 @@ from fastlr.bench.timing import describe_interleave
 COLORS = {"loop": "#d95f02", "vectorized": "#1b9e77", "fused": "#7570b3"}
 
 
-def pyplot():
-    """matplotlib's pyplot on the Agg backend (files only), or ImportError naming the extra."""
+def new_figure(**kwargs):
+    """A :class:`matplotlib.figure.Figure` of its own (no pyplot: no global backend switch,
+    no figure left open in the user's session), or ImportError naming the extra."""
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError:
         raise ImportError(f"plotting needs matplotlib: {BENCH_EXTRA_HINT}") from None
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    return Figure(**kwargs)
 
-    return plt
+
+def save(figure, path, dpi=110) -> Path:
+    """Write ``figure`` to ``path`` (its folders made), the format from the suffix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=dpi)
+    return path
 
 
 def plot(report: dict, path) -> Path:
@@ -33,7 +39,9 @@ def plot(report: dict, path) -> Path:
     A problem measured in both conditions is one row: the bars are the steady times, a
     black diamond on each bar the interleaved time (right after a NumPy BLAS call).
     """
-    plt = pyplot()
+    figure = new_figure(figsize=(12, 0.4 + 3.6 * len(by_condition(report["problems"]))))
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     time_formatter = FuncFormatter(lambda value, _: tick_time(value))
@@ -41,8 +49,7 @@ def plot(report: dict, path) -> Path:
     measurements = [Measurement.from_dict(r) for r in report["results"]]
     problems = by_condition(report["problems"])
     rows = len(problems)
-    figure, axes = plt.subplots(rows, 2, figsize=(12, 0.4 + 3.6 * rows), squeeze=False,
-                                gridspec_kw={"width_ratios": [1.6, 1]})
+    axes = figure.subplots(rows, 2, squeeze=False, gridspec_kw={"width_ratios": [1.6, 1]})
     interleaves = []
     for row, summaries in enumerate(problems):
         summary = summaries[0]  # steady when measured, else the only condition there is
@@ -126,11 +133,10 @@ def plot(report: dict, path) -> Path:
                     f"{machine.get('cores', '?')} cores, {machine.get('fastlr_threads', '?')} "
                     f"threads — hatched: estimated", fontsize=10, x=0.02, ha="left")
     present = [v for v in VARIANT_LABELS if any(x.variant == v for x in measurements)]
-    handles = [plt.Rectangle((0, 0), 1, 1, color=COLORS[v]) for v in present]
+    handles = [Rectangle((0, 0), 1, 1, color=COLORS[v]) for v in present]
     labels = [VARIANT_LABELS[v] for v in present]
     if interleaves:
-        handles.append(plt.Line2D([], [], color="black", marker="D", markersize=5,
-                                  linewidth=0.8))
+        handles.append(Line2D([], [], color="black", marker="D", markersize=5, linewidth=0.8))
         labels.append(f"interleaved: right after {interleaves[0]}")
         # one more line at the top: the legend goes under the title, not beside it
         figure.legend(handles, labels, loc="upper left", ncol=len(handles), fontsize=9,
@@ -140,11 +146,7 @@ def plot(report: dict, path) -> Path:
         figure.legend(handles, labels, loc="upper right", ncol=len(handles), fontsize=9,
                       frameon=False)
         figure.tight_layout(rect=(0, 0, 1, 1 - 0.35 / figure.get_figheight()))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save(figure, path)
 
 
 def _in_plot_order(group: list[Measurement], backends) -> list[Measurement]:
@@ -165,7 +167,7 @@ def plot_scaling(report: dict, path) -> Path:
     of X, log–log, one line per implementation (colour: variant, as in ``speedup.png``;
     marker: backend; hollow: estimated), the one-pass floor dashed black, the L2 and L3
     sizes as vertical lines (bytes of X = cache size)."""
-    plt = pyplot()
+    figure = new_figure(figsize=(10, 10))
     from matplotlib.ticker import FuncFormatter
 
     from fastlr.bench.scaling import short_bytes, short_count
@@ -173,8 +175,8 @@ def plot_scaling(report: dict, path) -> Path:
     measurements = [Measurement.from_dict(r) for r in report["results"]]
     settings = report["settings"]
     itemsize = 4 if settings.get("dtype") == "float32" else 8
-    figure, (per_call, per_element) = plt.subplots(2, 1, figsize=(10, 10), sharex=True,
-                                                   gridspec_kw={"height_ratios": [1.3, 1]})
+    per_call, per_element = figure.subplots(2, 1, sharex=True,
+                                            gridspec_kw={"height_ratios": [1.3, 1]})
     pairs = list(dict.fromkeys((x.backend, x.variant) for x in measurements))
     for backend, variant in pairs:
         points = sorted((x for x in measurements if (x.backend, x.variant) == (backend, variant)),
@@ -227,8 +229,4 @@ def plot_scaling(report: dict, path) -> Path:
         f"{settings.get('threads', '?')} threads, {settings.get('order', 'F')} order, steady"
         " — hollow: estimated", fontsize=9, loc="left")
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save(figure, path)

@@ -8,8 +8,8 @@ gradient descent in pure Python, NumPy, Numba and Cython, behind one interface.
 0.693147
 
 Importing fastlr imports no numba and compiles nothing: backends load when first used.
-``fastlr.LogisticRegression`` (scikit-learn's estimator API; needs ``fastlr[sklearn]``) is
-imported the first time it is used.
+``fastlr.LogisticRegression`` (scikit-learn's estimator API; needs the ``sklearn`` extra:
+``pip install "fastlr-vectorized[sklearn]"``) is imported the first time it is used.
 """
 
 from fastlr.api import (
@@ -32,7 +32,7 @@ from fastlr.registry import (
 )
 from fastlr.threads import get_num_threads, set_num_threads
 
-__version__ = "0.1.0"  # the one place: pyproject.toml reads it from here
+__version__ = "0.2.0"  # the one place: pyproject.toml reads it from here
 
 __all__ = [
     "BackendUnavailable",
@@ -60,9 +60,11 @@ def __getattr__(name):
         try:
             from fastlr.estimator import LogisticRegression
         except ImportError as error:
+            from fastlr._install import pip_install
+
             raise ImportError(
                 "fastlr.LogisticRegression needs scikit-learn, an optional dependency: "
-                f"pip install 'fastlr[sklearn]' ({error})") from error
+                f"{pip_install('sklearn')} ({error})") from error
         globals()[name] = LogisticRegression
         return LogisticRegression
     raise AttributeError(f"module 'fastlr' has no attribute {name!r}")

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fastlr import autotune, threads, validation
+from fastlr import _install, autotune, threads, validation
 from fastlr.backends import DESCRIPTORS, Backend
 from fastlr.course import Implementation
 
@@ -117,8 +117,11 @@ def _import(key: str, descriptor: Backend, module_name: str):
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        failure = BackendUnavailable(
-            f"{key} backend unavailable ({error}); {descriptor.install_hint}")
+        recorded = _install.build_failure(module_name)
+        hint = descriptor.install_hint
+        if recorded:
+            hint = f"it was not built when fastlr was installed: {recorded}; {hint}"
+        failure = BackendUnavailable(f"{key} backend unavailable ({error}); {hint}")
         failure.__cause__ = error
         _failures[key] = failure
         raise failure from error

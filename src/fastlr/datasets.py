@@ -2,7 +2,7 @@
 
 The course's files (``train_catvnoncat.h5``, ``test_catvnoncat.h5``) are not shipped with
 fastlr; :func:`load_catvnoncat` reads them from a folder you give. Reading them needs the
-``h5py`` package (``pip install "fastlr[data]"``).
+``h5py`` package (``pip install "fastlr-vectorized[data]"``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import numpy as np
 
 from fastlr import validation
+from fastlr._install import pip_install
 
 TRAIN_FILE = "train_catvnoncat.h5"
 TEST_FILE = "test_catvnoncat.h5"
@@ -22,7 +23,7 @@ def _open_h5(path):
         import h5py
     except ImportError:
         raise ImportError(
-            "reading the course's .h5 files needs h5py: pip install \"fastlr[data]\" (or h5py)"
+            f"reading the course's .h5 files needs h5py: {pip_install('data')} (or h5py)"
         ) from None
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no course data file at {path!r}")

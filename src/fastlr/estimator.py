@@ -1,7 +1,7 @@
 """``fastlr.LogisticRegression``: a scikit-learn classifier on fastlr's one-pass kernels.
 
-Needs scikit-learn (``pip install "fastlr[sklearn]"``); ``import fastlr`` does not import
-this module: ``fastlr.LogisticRegression`` does, the first time it is used.
+Needs scikit-learn (``pip install "fastlr-vectorized[sklearn]"``); ``import fastlr`` does not
+import this module: ``fastlr.LogisticRegression`` does, the first time it is used.
 """
 
 from __future__ import annotations

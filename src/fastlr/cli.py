@@ -17,6 +17,8 @@ import os
 import sys
 import time
 
+from fastlr._install import pip_install
+
 
 def _sizes(text):
     from fastlr import bench
@@ -157,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--fit", action="store_true",
                        help="time to the optimum instead: fastlr.LogisticRegression against "
                             "scikit-learn, scikit-learn-intelex and glum where installed "
-                            "(~3-4 min; needs fastlr[sklearn]; 800 MB per large shape)")
+                            "(~3-4 min; needs fastlr-vectorized[sklearn]; 800 MB per large shape)")
     bench.add_argument("--shapes", type=_fit_shapes, default=None, metavar="SHAPES",
                        help="with --fit: cat, 1000000x100, 100000x1000 (default: all three)")
     bench.add_argument("--peer-budget", type=_positive_float, default=30.0, metavar="SECONDS",
@@ -309,7 +311,7 @@ def _run_fit(args) -> int:
 
         from fastlr.bench import fit
     except ImportError as error:
-        print(f"fastlr bench --fit needs scikit-learn: pip install 'fastlr[sklearn]' ({error})",
+        print(f"fastlr bench --fit needs scikit-learn: {pip_install('sklearn')} ({error})",
               file=sys.stderr)
         return 1
     if args.threads:
