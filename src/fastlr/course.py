@@ -6,7 +6,7 @@ A kernel takes and returns flat arrays (``w`` of shape (n_x,), ``Y`` of shape (m
 (and its compiled training loop, where the backend has one) in the course's terms.
 
 Each public call validates its inputs exactly once: :meth:`Implementation.propagate` and
-:meth:`Implementation.optimize` check what they are given; the ``*_checked`` methods take
+:meth:`Implementation.optimize` check what they are given; the ``_*_checked`` methods take
 arguments that :mod:`fastlr.validation` has already checked (what :mod:`fastlr.api` does
 after choosing an implementation for the validated ``X``).
 """
@@ -28,6 +28,21 @@ class Implementation:
 
     ``propagate`` and ``optimize`` take and return what :func:`fastlr.propagate` and
     :func:`fastlr.optimize` do (course shapes), and validate their inputs the same way.
+    Get one with :func:`fastlr.get` or :func:`fastlr.fastest`.
+
+    Parameters
+    ----------
+    backend : str
+        The backend's name: ``"python"``, ``"numpy"``, ``"numba"`` or ``"cython"``.
+    variant : str
+        ``"loop"``, ``"vectorized"`` or ``"fused"``.
+    kernel : callable
+        ``kernel(w, b, X, Y) -> (dw, db, cost)`` on validated flat arrays (``w`` of shape
+        (n_x,), ``Y`` of shape (m,); see :mod:`fastlr.backends`).
+    compiled_optimize : callable or None, default=None
+        The backend's compiled training loop ``optimize(w, b, X, Y, num_iterations,
+        learning_rate) -> (w, b, dw, db, costs)``, if it has one for this variant; None:
+        :meth:`optimize` loops over ``kernel`` in Python.
     """
 
     backend: str
@@ -37,8 +52,26 @@ class Implementation:
 
     def propagate(self, w, b, X, Y):
         """Cost and gradients: ``(grads, cost)``, ``grads = {"dw": (n_x, 1) array, "db": float}``.
+
+        Parameters
+        ----------
+        w : array_like of shape (n_x, 1)
+            The weights.
+        b : float
+            The bias.
+        X : array_like of shape (n_x, m)
+            The examples, one per column.
+        Y : array_like of shape (1, m)
+            The labels, 0 or 1.
+
+        Returns
+        -------
+        grads : dict
+            ``{"dw": array of shape (n_x, 1), "db": float}``, the gradients of the cost.
+        cost : float
+            The cross-entropy cost (see :func:`fastlr.propagate`).
         """
-        return self.propagate_checked(*validation.check_problem(w, b, X, Y))
+        return self._propagate_checked(*validation.check_problem(w, b, X, Y))
 
     def optimize(self, w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=False):
         """Gradient descent: ``(params, grads, costs)`` like the course's ``optimize``.
@@ -48,16 +81,42 @@ class Implementation:
         ``num_iterations=0``, those at the unchanged parameters. The caller's arrays are
         never modified. With a compiled training loop the costs are printed when it
         returns.
+
+        Parameters
+        ----------
+        w : array_like of shape (n_x, 1)
+            The initial weights.
+        b : float
+            The initial bias.
+        X : array_like of shape (n_x, m)
+            The examples, one per column; must be finite.
+        Y : array_like of shape (1, m)
+            The labels, 0 or 1.
+        num_iterations : int, default=100
+            Number of updates, at least 0.
+        learning_rate : float, default=0.009
+            The step, finite and at least 0.
+        print_cost : bool, default=False
+            Print ``Cost after iteration i: ...`` for every recorded cost.
+
+        Returns
+        -------
+        params : dict
+            ``{"w": array of shape (n_x, 1), "b": float}`` after ``num_iterations`` updates.
+        grads : dict
+            ``{"dw": array of shape (n_x, 1), "db": float}`` of the last iteration.
+        costs : list of float
+            The cost at every iteration ``i`` with ``i % 100 == 0``.
         """
         checked = validation.check_training(w, b, X, Y, num_iterations, learning_rate)
-        return self.optimize_checked(*checked, print_cost)
+        return self._optimize_checked(*checked, print_cost)
 
-    def propagate_checked(self, w, b, X, Y):
+    def _propagate_checked(self, w, b, X, Y):
         """:meth:`propagate` on kernel arguments from :func:`~fastlr.validation.check_problem`."""
         dw, db, cost = self._run_kernel(w, b, X, Y)
         return {"dw": dw.reshape(-1, 1), "db": db}, cost
 
-    def optimize_checked(self, w, b, X, Y, num_iterations, learning_rate, print_cost=False):
+    def _optimize_checked(self, w, b, X, Y, num_iterations, learning_rate, print_cost=False):
         """:meth:`optimize` on arguments from :func:`~fastlr.validation.check_training`."""
         if num_iterations == 0:
             dw, db, _ = self._run_kernel(w, b, X, Y)

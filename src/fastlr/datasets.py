@@ -37,7 +37,7 @@ def load_catvnoncat(directory, dtype=np.float64):
     ----------
     directory : str or path
         Folder holding ``train_catvnoncat.h5`` and ``test_catvnoncat.h5``.
-    dtype : float64 or float32
+    dtype : float64 or float32, default=numpy.float64
         dtype of the returned ``X`` arrays.
 
     Returns
@@ -45,10 +45,14 @@ def load_catvnoncat(directory, dtype=np.float64):
     X_train : array of shape (12288, 209)
         ``images.reshape(m, -1).T / 255``: pixel values in [0, 1], Fortran-ordered (each
         example, one flattened 64×64×3 image, is a contiguous column).
-    Y_train : array of shape (1, 209), labels 0. (non-cat) or 1. (cat)
+    Y_train : array of shape (1, 209)
+        float64 labels 0. (non-cat) or 1. (cat).
     X_test : array of shape (12288, 50)
+        The test images, prepared as ``X_train``.
     Y_test : array of shape (1, 50)
-    classes : list of str, ``["non-cat", "cat"]``
+        The test labels, as ``Y_train``.
+    classes : list of str
+        The class names, ``["non-cat", "cat"]``: label 0 and label 1.
     """
     dtype = np.dtype(dtype)
     if dtype not in validation.KERNEL_DTYPES:
@@ -76,17 +80,37 @@ def make_problem(n_x, m, *, dtype=np.float64, order="F", seed=0):
     Parameters
     ----------
     n_x, m : int
-        Number of features and of examples.
-    dtype : float64 or float32
-    order : "F" or "C"
+        Number of features and of examples, each at least 1.
+    dtype : float64 or float32, default=numpy.float64
+        dtype of ``X``.
+    order : {"F", "C"}, default="F"
         Memory order of ``X``. "F" (each example a contiguous column) is what the course's
         ``reshape(m, -1).T`` produces.
-    seed : int
+    seed : int, default=0
+        Seed of :func:`numpy.random.default_rng`: the same seed gives the same problem.
 
     Returns
     -------
     X : array of shape (n_x, m)
-    Y : array of shape (1, m), float64 labels 0. or 1.
+        The examples, one per column, of ``dtype`` and in ``order``.
+    Y : array of shape (1, m)
+        float64 labels 0. or 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastlr
+    >>> from fastlr.datasets import make_problem
+    >>> X, Y = make_problem(3, 5)
+    >>> X.shape, Y.shape
+    ((3, 5), (1, 5))
+    >>> X.dtype, X.flags.f_contiguous
+    (dtype('float64'), True)
+    >>> bool(np.isin(Y, [0.0, 1.0]).all())
+    True
+    >>> X32, _ = make_problem(3, 5, dtype=np.float32, order="C")
+    >>> X32.dtype, X32.flags.c_contiguous
+    (dtype('float32'), True)
     """
     n_x = validation.check_integer("n_x", n_x, minimum=1)
     m = validation.check_integer("m", m, minimum=1)

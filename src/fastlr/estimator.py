@@ -48,9 +48,11 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     penalty : {"l2", None}, default="l2"
+        ``"l2"``: the objective above; None: the unpenalized log-loss.
     C : float > 0, default=1.0
         Inverse regularization strength, as in scikit-learn.
     fit_intercept : bool, default=True
+        Fit an intercept ``b`` (not penalized); False: ``intercept_`` is zero.
     solver : {"auto", "lbfgs", "newton-cg", "newton-gram", "gd"}, default="auto"
         ``"auto"`` (chosen by measurement: README, "Training a model"): two classes with an
         L2 penalty and few samples for many features (the Gram matrix ``X Xᵀ`` within 8 %
@@ -77,13 +79,50 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     backend : {"auto", "cython", "numba", "numpy"}, default="auto"
         Whose kernels (``"auto"``: the fastest available, Cython first).
     verbose : int >= 0, default=0
+        Above 0: print the solver's progress (``gd``: the cost every 100 steps).
 
     Attributes
     ----------
-    classes_, coef_ (1 or K, n_features), intercept_ (1 or K,), n_features_in_,
-    feature_names_in_, n_iter_ (1,), costs_ (``gd``: the cost every 100 steps),
-    solver_ (the solver used), backend_ (the kernels used), fit_stats_ (dict: passes
-    over X, seconds in the kernels, seconds of the whole fit).
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted (K = n_classes).
+    coef_ : ndarray of shape (1, n_features) or (K, n_features)
+        The weights ``w``, in ``X``'s dtype: one row (of ``classes_[1]``) for two classes,
+        one row per class for more.
+    intercept_ : ndarray of shape (1,) or (K,)
+        The intercepts ``b`` (zeros with ``fit_intercept=False``).
+    n_features_in_ : int
+        Number of features seen by :meth:`fit`.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen by :meth:`fit`; defined only when ``X`` has feature
+        names that are all strings.
+    n_iter_ : ndarray of shape (1,)
+        Iterations the solver ran.
+    costs_ : list of float
+        ``gd``: the cost every 100 steps (empty for the other solvers).
+    solver_ : str
+        The solver used (what ``solver="auto"`` chose).
+    backend_ : str
+        The kernels used (``"numpy"`` for more than two classes).
+    fit_stats_ : dict
+        Passes over X (``evaluations`` of the loss and gradient, Hessian–vector
+        ``products``), seconds in the kernels (``kernel_seconds``), the kernels' planned
+        ``threads``, seconds of the whole fit (``seconds``); for a dask ``X`` also
+        ``wall_seconds``, ``workers`` and ``persisted``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastlr
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    >>> y = np.array([0, 0, 1, 1])
+    >>> clf = fastlr.LogisticRegression().fit(X, y)
+    >>> clf.predict([[0.5], [2.5]])
+    array([0, 1])
+    >>> clf.coef_.shape, clf.intercept_.shape
+    ((1, 1), (1,))
+    >>> clf.predict_proba([[0.5], [2.5]]).round(2)
+    array([[0.72, 0.28],
+           [0.28, 0.72]])
     """
 
     _parameter_constraints = {
@@ -122,9 +161,26 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         return tags
 
     def fit(self, X, y, sample_weight=None):
-        """Fit the model to ``X`` (n_samples, n_features) and labels ``y`` (any two or more
-        values), ``sample_weight`` optional (non-negative, not all zero). ``X`` may be a
-        row-chunked dask array (two classes): see :mod:`fastlr.on_dask`."""
+        """Fit the model to ``X`` and labels ``y``.
+
+        ``X`` (n_samples, n_features) and labels ``y`` (any two or more values),
+        ``sample_weight`` optional (non-negative, not all zero). ``X`` may be a
+        row-chunked dask array (two classes): see :mod:`fastlr.on_dask`.
+
+        Parameters
+        ----------
+        X : {array-like, dask array} of shape (n_samples, n_features)
+            The training samples, one per row; read in place when float64 or float32.
+        y : array-like of shape (n_samples,)
+            The labels: any two or more values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, not all zero; None: every sample weighs 1.
+
+        Returns
+        -------
+        self : LogisticRegression
+            The fitted estimator.
+        """
         started = time.perf_counter()
         self._validate_params()
         if on_dask.is_dask_array(X):
@@ -292,14 +348,37 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
                                              max_iter=self.max_iter, verbose=self.verbose)
 
     def decision_function(self, X):
-        """Scores ``X coef_ᵀ + intercept_`` (a lazy dask array for a dask ``X``)."""
+        """Scores ``X coef_ᵀ + intercept_`` (a lazy dask array for a dask ``X``).
+
+        Parameters
+        ----------
+        X : {array-like, dask array} of shape (n_samples, n_features)
+            The samples, one per row (a dask ``X`` for a model of two classes).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Two classes: the score of ``classes_[1]`` (positive: predicted); more: one
+            column per class.
+        """
         if on_dask.is_dask_array(X):
             return on_dask.decision_function(self._dask_features(X), self.coef_,
                                              self.intercept_)
         return super().decision_function(X)
 
     def predict(self, X):
-        """Class labels (a lazy dask array for a dask ``X``)."""
+        """Class labels (a lazy dask array for a dask ``X``).
+
+        Parameters
+        ----------
+        X : {array-like, dask array} of shape (n_samples, n_features)
+            The samples, one per row (a dask ``X`` for a model of two classes).
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            The predicted class of each sample, one of ``classes_``.
+        """
         if on_dask.is_dask_array(X):
             return on_dask.predict(self._dask_features(X), self.coef_, self.intercept_,
                                    self.classes_)
@@ -316,8 +395,20 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         return X
 
     def predict_proba(self, X):
-        """Probability of each class (columns in the order of ``classes_``; lazy for a
-        dask ``X``)."""
+        """Probability of each class.
+
+        Columns in the order of ``classes_``; lazy for a dask ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, dask array} of shape (n_samples, n_features)
+            The samples, one per row (a dask ``X`` for a model of two classes).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The probability of each class for each sample; each row sums to 1.
+        """
         check_is_fitted(self)
         if on_dask.is_dask_array(X):
             return on_dask.predict_proba(self._dask_features(X), self.coef_, self.intercept_)
@@ -330,7 +421,19 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         return softmax(np.asarray(scores, dtype=np.float64), copy=False)
 
     def predict_log_proba(self, X):
-        """Log of :meth:`predict_proba`, computed without rounding to 0 first."""
+        """Log of :meth:`predict_proba`, computed without rounding to 0 first.
+
+        Parameters
+        ----------
+        X : {array-like, dask array} of shape (n_samples, n_features)
+            The samples, one per row (a dask ``X`` for a model of two classes).
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            The log-probability of each class (columns in the order of ``classes_``); lazy
+            for a dask ``X``.
+        """
         check_is_fitted(self)
         if on_dask.is_dask_array(X):
             return on_dask.predict_proba(self._dask_features(X), self.coef_, self.intercept_,

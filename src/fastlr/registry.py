@@ -55,7 +55,19 @@ class BackendUnavailable(ImportError):
 
 
 class ImplementationInfo(NamedTuple):
-    """One entry of :func:`implementations`."""
+    """One entry of :func:`implementations`.
+
+    Parameters
+    ----------
+    backend : str
+        The backend's name: ``"python"``, ``"numpy"``, ``"numba"`` or ``"cython"``.
+    variant : str
+        ``"loop"``, ``"vectorized"`` or ``"fused"``.
+    available : bool
+        Whether the pair can be used here.
+    reason : str or None
+        Why it is unavailable, with an install hint; None when available.
+    """
 
     backend: str
     variant: str
@@ -151,6 +163,24 @@ def implementations() -> list[ImplementationInfo]:
     """Every (backend, variant) pair, whether it can be used here, and if not why.
 
     Imports the backends (numba among them) but compiles nothing.
+
+    Returns
+    -------
+    infos : list of ImplementationInfo
+        One entry per pair fastlr implements, backends in the order python, numpy, numba,
+        cython, and each backend's variants in the order loop, vectorized, fused.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastlr
+    >>> infos = fastlr.implementations()
+    >>> len(infos)
+    10
+    >>> infos[0].backend, infos[0].variant
+    ('python', 'loop')
+    >>> sorted({info.variant for info in infos})
+    ['fused', 'loop', 'vectorized']
     """
     infos = []
     for backend, variant in PAIRS:
@@ -175,12 +205,37 @@ def get(backend: str = "auto", variant: str = "auto", X=None) -> Implementation:
         ``"auto"``: the backend's fastest variant (``fused`` in the compiled backends,
         ``vectorized`` in the others); with ``backend="auto"`` too, the pair
         :func:`fastest` measures for ``X``.
-    X : array, optional
+    X : array_like of shape (n_x, m), optional
         The data the implementation will run on: ``"auto"`` choices are made for its class
         (dtype, memory order, size, aspect).
 
-    Raises ``ValueError`` for unknown names and :class:`BackendUnavailable` (an
-    ``ImportError``) when the backend cannot be used here.
+    Returns
+    -------
+    implementation : Implementation
+        The chosen (backend, variant) pair, with the course's ``propagate`` and
+        ``optimize``.
+
+    Raises
+    ------
+    ValueError
+        For unknown names.
+    BackendUnavailable
+        An ``ImportError``: when the backend cannot be used here.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastlr
+    >>> fastlr.get("numpy")
+    Implementation(backend='numpy', variant='vectorized')
+    >>> implementation = fastlr.get("numpy", "loop")
+    >>> implementation
+    Implementation(backend='numpy', variant='loop')
+    >>> w, b = fastlr.initialize_with_zeros(2)
+    >>> grads, cost = implementation.propagate(w, b, np.array([[1.0, 2.0], [3.0, 4.0]]),
+    ...                                        np.array([[1, 0]]))
+    >>> round(cost, 6)
+    0.693147
     """
     return select(backend, variant, None if X is None else validation.check_X(X))
 
@@ -218,6 +273,26 @@ def fastest(X=None) -> Implementation:
 
     ``FASTLR_BACKEND=name`` restricts the choice to that backend; ``FASTLR_AUTOTUNE=0``
     ignores what :func:`tune` saved.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_x, m), optional
+        A problem like the ones the implementation will run on (only its class matters);
+        default: the course's cat size, float64, F order.
+
+    Returns
+    -------
+    implementation : Implementation
+        The chosen (backend, variant) pair.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastlr
+    >>> isinstance(fastlr.fastest(), fastlr.Implementation)
+    True
+    >>> isinstance(fastlr.fastest(np.ones((3, 1000), dtype=np.float32)), fastlr.Implementation)
+    True
     """
     return _fastest(None if X is None else validation.check_X(X))
 
@@ -232,9 +307,20 @@ def tune(X=None, *, save: bool = True):
     count and library versions (``fastlr bench --tune`` does the same and prints the times).
     A few seconds per class, plus Numba's first compilations.
 
-    Returns a :class:`fastlr.autotune.Tuning`: the times, the winners, and ``saved`` — False,
-    with the ``reason``, when other processes kept the cores busy while it measured (their
-    work would have decided the result) or the cache file could not be written.
+    Parameters
+    ----------
+    X : array_like of shape (n_x, m), or list of array_like, optional
+        The problems to measure on, one per class (only their classes matter); default: the
+        classes of ``fastlr bench``'s sizes tiny, cat, tall and wide, float64, F order.
+    save : bool, default=True
+        Save the winners for this machine (then ``"auto"`` uses them); False: only measure.
+
+    Returns
+    -------
+    tuning : fastlr.autotune.Tuning
+        The times, the winners, and ``saved`` — False, with the ``reason``, when other
+        processes kept the cores busy while it measured (their work would have decided the
+        result), when ``save`` is False, or when the cache file could not be written.
     """
     from fastlr.bench.problems import SIZES
 

@@ -203,8 +203,17 @@ def limits() -> dict:
 
 
 def get_num_threads() -> int:
-    """Threads a parallel kernel uses: :func:`set_num_threads`'s value, else
-    :func:`default_threads`; 1 in a process forked after fastlr started its threads."""
+    """Threads a parallel kernel uses.
+
+    :func:`set_num_threads`'s value, else :func:`default_threads` (what OpenMP would use:
+    ``OMP_NUM_THREADS`` and threadpoolctl's limits, capped by the CPU affinity and the
+    cgroup CPU quota); 1 in a process forked after fastlr started its threads.
+
+    Returns
+    -------
+    n_threads : int
+        The number of threads, at least 1.
+    """
     if _forked_after_threads:
         return 1
     return _num_threads or default_threads()
@@ -377,8 +386,18 @@ def usable(n_threads: int) -> int:
 
 
 def set_num_threads(n_threads: int | None) -> None:
-    """Use ``n_threads`` threads in fastlr's parallel kernels (``None``: back to
-    :func:`default_threads`, what OpenMP would use)."""
+    """Use ``n_threads`` threads in fastlr's parallel kernels.
+
+    Also the default of :class:`fastlr.LogisticRegression`'s ``n_threads=None``. Problems of
+    fewer than ``fastlr.threads.PARALLEL_MIN_ELEMENTS`` elements still run on the calling
+    thread.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        The number of threads, at least 1; ``None``: back to :func:`default_threads`, what
+        OpenMP would use.
+    """
     global _num_threads
     _num_threads = None if n_threads is None else validation.check_integer(
         "n_threads", n_threads, minimum=1
