@@ -241,9 +241,12 @@ print("every implementation: docs/scaling.png (fastlr bench --scaling).")
 # (train 99.04 %, test 70 %), trained by fastlr's fastest implementation here.
 
 # %%
-folder = Path(os.environ.get("FASTLR_COURSE_DATA") or Path.cwd().parent / "shared" / "data")
-if not (folder / "train_catvnoncat.h5").is_file():
-    folder = Path(__file__).resolve().parents[2] / "shared" / "data"
+# FASTLR_COURSE_DATA, else shared/data beside the working folder or one of its parents (a
+# notebook has no __file__; `python docs/lesson.py` from the project's root finds it too)
+here = Path.cwd()
+folder = Path(os.environ.get("FASTLR_COURSE_DATA") or next(
+    (p / "shared" / "data" for p in [here, *here.parents]
+     if (p / "shared" / "data" / "train_catvnoncat.h5").is_file()), here / "shared" / "data"))
 if (folder / "train_catvnoncat.h5").is_file():
     from fastlr import datasets
 

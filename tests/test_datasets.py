@@ -31,7 +31,7 @@ def test_course_data_as_float32(course_data):
 
 def test_missing_h5py_names_the_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "h5py", None)
-    with pytest.raises(ImportError, match=r'pip install "fastlr\[data\]"'):
+    with pytest.raises(ImportError, match=r'pip install "fastlr-vectorized\[data\]"'):
         datasets.load_catvnoncat(tmp_path)
 
 

@@ -1,7 +1,8 @@
-"""The README's table of errors ("What happens on bad input") is true: every row is run.
+"""The documentation's table of errors (docs/errors.md, "The error contract") is true: every
+row is run.
 
 Each row of the table gives a call, the exception it raises and its message (``…`` standing
-for any text). The calls are evaluated in the namespace that the section's ``python`` block
+for any text). The calls are evaluated in the namespace that the page's ``{testcode}`` block
 defines (``np``, ``fastlr``, ``w``, ``X``, ``Y``). A row whose exception is
 ``fastlr.BackendUnavailable`` runs with Numba made unimportable, as on a machine without it.
 """
@@ -15,16 +16,11 @@ import pytest
 import fastlr
 from fastlr import registry
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-HEADING = "### What happens on bad input"
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
 
 
 def contract_section() -> str:
-    text = README.read_text(encoding="utf-8")
-    assert HEADING in text, f"README.md has no section {HEADING!r}"
-    start = text.index(HEADING) + len(HEADING)
-    end = re.search(r"^#{1,6} ", text[start:], re.MULTILINE)
-    return text[start:start + end.start()] if end else text[start:]
+    return PAGE.read_text(encoding="utf-8")
 
 
 def unquote(cell: str) -> str:
@@ -49,10 +45,10 @@ def contract_rows() -> list[tuple[str, str, str, str]]:
 
 
 def setup_namespace() -> dict:
-    code = re.search(r"```python\n(.*?)```", contract_section(), re.DOTALL)
-    assert code, "the section needs a ```python block defining the arguments of the calls"
+    code = re.search(r"```\{testcode\}\n(.*?)```", contract_section(), re.DOTALL)
+    assert code, "the page needs a ```{testcode} block defining the arguments of the calls"
     namespace: dict = {}
-    exec(code.group(1), namespace)  # the README's own example code
+    exec(code.group(1), namespace)  # the page's own example code
     return namespace
 
 
@@ -70,6 +66,13 @@ def test_the_table_covers_every_kind_of_error():
     assert issubclass(fastlr.BackendUnavailable, ImportError)  # what the section says
 
 
+def test_the_table_is_one_table():
+    # a blank line inside a Markdown table ends it: the rows after it render as raw text
+    lines = contract_section().splitlines()
+    rows = [k for k, line in enumerate(lines) if line.startswith("|")]
+    assert rows == list(range(rows[0], rows[-1] + 1)), "a line that is not a row splits it"
+
+
 @pytest.fixture
 def numba_not_installed(monkeypatch):
     """``import numba`` fails, as on a machine without it; the registry forgets what it knew."""
@@ -84,7 +87,7 @@ def numba_not_installed(monkeypatch):
 
 @pytest.mark.parametrize("bad_input, call, exception, message", ROWS,
                          ids=[row[0] for row in ROWS])
-def test_readme_row(request, bad_input, call, exception, message):
+def test_documented_row(request, bad_input, call, exception, message):
     namespace = setup_namespace()
     error_type = eval(exception, namespace)  # a name: ValueError, fastlr.BackendUnavailable
     assert isinstance(error_type, type) and issubclass(error_type, Exception)
@@ -93,7 +96,7 @@ def test_readme_row(request, bad_input, call, exception, message):
     with pytest.raises(error_type) as raised:
         eval(call, namespace)
     assert type(raised.value) is error_type, (  # not a subclass: the exact type documented
-        f"{call} raised {type(raised.value).__name__}: {raised.value}; the README says "
+        f"{call} raised {type(raised.value).__name__}: {raised.value}; the page says "
         f"{exception}")
     assert re.fullmatch(message_pattern(message), str(raised.value), re.DOTALL), (
-        f"{call} says\n  {raised.value}\nthe README says\n  {message}")
+        f"{call} says\n  {raised.value}\nthe page says\n  {message}")

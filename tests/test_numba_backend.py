@@ -11,7 +11,6 @@ import subprocess
 import sys
 import textwrap
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,7 +23,6 @@ else:
 from fastlr.backends import _numba_model, _numba_primitives, numba_, python_
 from helpers import TIGHT, assert_close, problem, reference
 
-PROJECT = Path(__file__).resolve().parents[1]
 #: every module of the backend: each compiled function in them follows the same rules
 MODULES = (numba_, _numba_model, _numba_primitives)
 
@@ -164,7 +162,7 @@ def test_vectorized_on_strided_X_compiles_without_warnings():
 
 
 def run_python(code, **env):
-    environment = {**os.environ, "PYTHONPATH": str(PROJECT), **env}
+    environment = {**os.environ, **env}
     completed = subprocess.run([sys.executable, "-W", "error", "-c", textwrap.dedent(code)],
                                env=environment, capture_output=True, text=True, timeout=300,
                                check=False)
