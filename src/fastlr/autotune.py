@@ -8,8 +8,8 @@ A *problem class* is what could decide the winner: ``X``'s dtype, its memory ord
 take the first available pair of :data:`fastlr.registry.PREFERENCE` — the one-pass ``fused``
 kernel (Cython first: it is compiled at install time, so the first call pays no JIT; then
 Numba), else NumPy's vectorized code. The rule comes from measurements on both CPU kinds
-this project runs on (AMD EPYC Zen 5 with AVX-512, Zen 3 with AVX2 only; README,
-"How the fastest implementation is chosen"): the one-pass kernel reads X once where
+this project runs on (AMD EPYC Zen 5 with AVX-512, Zen 3 with AVX2 only;
+docs/choosing.md and docs/benchmarks.md): the one-pass kernel reads X once where
 NumPy's course code reads it twice, and no class of problem showed another pair faster by
 a margin that held from one run to the next. The same X gives the same choice in every
 process, and the first call costs no measuring.

@@ -54,7 +54,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     fit_intercept : bool, default=True
         Fit an intercept ``b`` (not penalized); False: ``intercept_`` is zero.
     solver : {"auto", "lbfgs", "newton-cg", "newton-gram", "gd"}, default="auto"
-        ``"auto"`` (chosen by measurement: README, "Training a model"): two classes with an
+        ``"auto"`` (chosen by measurement: docs/estimator.md): two classes with an
         L2 penalty and few samples for many features (the Gram matrix ``X Xᵀ`` within 8 %
         of X's memory, e.g. the course's cat data): newton-gram, Newton's method on
         ``X Xᵀ`` (:func:`fastlr.solvers.newton_gram`); two classes with more than 4 samples

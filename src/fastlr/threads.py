@@ -22,7 +22,7 @@ BLAS library's do the same after a call. On a 2-core machine a NumPy product rig
 fused call (or the reverse) then shares its cores with spinning threads. Spinning too little
 costs too: a worker gone to sleep takes long to wake on a virtual machine.
 :func:`configure_openmp` bounds the spin of fastlr's OpenMP threads between the two (the
-measurements are in the README, "How many threads does it use").
+measurements are in docs/threads.md, "Thread pools that share the cores").
 """
 
 from __future__ import annotations

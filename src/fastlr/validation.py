@@ -18,7 +18,7 @@ and, only when one is not finite, scans ``X`` to raise the precise error. Traini
 (:func:`check_training`) scans ``X`` once up front, since there the scan is paid once for
 many iterations; :func:`check_trained` then looks at what the descent returns.
 
-README.md ("What happens on bad input") lists the errors with their messages;
+docs/errors.md ("The error contract") lists the errors with their messages;
 ``tests/test_error_contract.py`` checks that list against this module.
 """
 

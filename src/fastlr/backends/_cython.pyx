@@ -36,7 +36,7 @@ C-ordered, strided and read-only arrays are read in place through ``const`` memo
     of examples, chunks): results agree to ~1e-15 relative, not bit for bit. From memory
     the pass comes close to the floor, one read of ``X`` (:func:`read_floor`); from an L3
     that streams about as fast as L2 it gains little over NumPy's two BLAS passes
-    (measured values: README, Performance).
+    (measured values: docs/benchmarks.md).
 
 The estimator's kernels (contract: :mod:`fastlr.backends._numpy_model`) are that pass too,
 ``fused`` being its loss pass with unit weights, ÷ m: scikit-learn's ``X`` (n_samples,

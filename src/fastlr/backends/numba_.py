@@ -1,11 +1,11 @@
 """The ``numba`` backend: the lecture's code compiled by Numba.
 
 Everything is compiled lazily: the first call with new argument types compiles (seconds:
-see the README), later processes load the machine code from Numba's on-disk cache
-(``cache=True``). Importing this module imports numba but compiles nothing. The
-compilation rules every function here follows (:func:`~fastlr.backends._numba_primitives.jit`,
-:data:`FASTMATH`) and the fused pass's activations are in
-:mod:`fastlr.backends._numba_primitives`.
+see docs/teaching.md, "Why is my first call slow?"), later processes load the machine
+code from Numba's on-disk cache (``cache=True``). Importing this module imports numba but
+compiles nothing. The compilation rules every function here follows
+(:func:`~fastlr.backends._numba_primitives.jit`, :data:`FASTMATH`) and the fused pass's
+activations are in :mod:`fastlr.backends._numba_primitives`.
 
 ``loop``
     The lecture's explicit for-loop under ``@njit``: for each example ``i``,

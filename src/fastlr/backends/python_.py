@@ -12,7 +12,8 @@ Both read ``X`` once into nested lists (``X.tolist()``), which costs a fraction 
 loop that follows. The cost is computed in the stable form
 ``L(z, y) = log(1 + e^z) - y*z``: the lecture's ``-(y log a + (1-y) log(1-a))`` without
 rounding ``a`` first (the slide's formula loses digits once ``1 - a`` is a few ulps and gives
-``inf``/``nan`` once ``a`` rounds to 1.0, ``z >~ 36.74`` in float64; see the README).
+``inf``/``nan`` once ``a`` rounds to 1.0, ``z >~ 36.74`` in float64;
+see docs/course-api.md, "The cost").
 """
 
 import math
