@@ -196,3 +196,13 @@ def test_every_registered_pair_is_reachable_by_fastest(pair, monkeypatch, tmp_pa
     finally:
         registry.clear_caches()
     assert (chosen.backend, chosen.variant) == pair
+
+
+def test_fastlr_info_gives_the_recorded_reason_the_extension_is_missing():
+    from fastlr import bench
+
+    machine = {"cython": {"available": False, "reason": "cython backend unavailable (…)",
+                          "build_failure": "no Python headers (no Python.h in /usr/include)"}}
+    lines = bench.format_machine(machine, details=True)
+    assert ("  Cython   extension not built at install: no Python headers (no Python.h in "
+            "/usr/include)") in lines

@@ -12,7 +12,7 @@ import numpy as np
 
 import fastlr
 from fastlr import autotune, registry, threads
-from fastlr._install import pip_install
+from fastlr._install import build_failure, pip_install
 
 #: how to install the optional packages of the benchmarks (plots, BLAS thread counts)
 BENCH_EXTRA_HINT = pip_install("bench")
@@ -129,15 +129,15 @@ def _numba_cache_dir(numba) -> str:
 
 
 def cython_details() -> dict:
-    """Whether the Cython extension is built, with which Cython, and whether with OpenMP."""
+    """Whether the Cython extension is built, with which Cython, and whether with OpenMP; if
+    it is not, why (the build's own record, when the install recorded one)."""
     try:
         module = registry.load("cython")
     except registry.BackendUnavailable as error:
         return {"available": False, "reason": str(error),
-                "installed_cython": package_version("Cython")}
+                "build_failure": build_failure(registry.BACKENDS["cython"].module)}
     return {"available": True, "version": getattr(module, "CYTHON_VERSION", "unknown"),
-            "openmp": getattr(module, "OPENMP", "unknown"),
-            "installed_cython": package_version("Cython")}
+            "openmp": getattr(module, "OPENMP", "unknown")}
 
 
 def machine_info() -> dict:

@@ -207,10 +207,10 @@ def format_machine(machine: dict, details: bool = False) -> list[str]:
     elif cython_info.get("available"):
         lines.append(f"  Cython   extension built with Cython {cython_info.get('version')}, "
                      f"OpenMP {_yes_no(cython_info.get('openmp'))}")
+    elif details and cython_info.get("build_failure"):
+        lines.append(f"  Cython   extension not built at install: {cython_info['build_failure']}")
     elif details:
-        lines.append(f"  Cython   extension not built (Cython "
-                     f"{cython_info.get('installed_cython') or 'not installed'} here); "
-                     f"see the implementations below")
+        lines.append("  Cython   extension not importable; see the implementations below")
     else:
         lines.append("  Cython   extension not built (`fastlr info` says why)")
     openmp = machine.get("openmp") or []
