@@ -7,11 +7,13 @@
 # cat classifier, and things to try.
 #
 # This file is a notebook in plain-Python form (`# %%` cells): run it with
-# `python docs/lesson.py`, open it in VS Code or JupyterLab as a notebook, or turn it into
-# an `.ipynb` with `pip install "fastlr[lesson]"` and `jupytext --to notebook
-# docs/lesson.py` (outputs are never committed). Exercises are marked **Exercise**: the
-# cell holds a working answer — delete the marked line, write your own, and run the check
-# under it. The course's data folder: `FASTLR_COURSE_DATA` or `../shared/data`.
+# `python docs/lesson.py`, open it in VS Code or JupyterLab as a notebook, download it as
+# an `.ipynb` from the documentation site (where it is executed when the site is built), or
+# convert it with `pip install ".[lesson]"` and `jupytext --to notebook docs/lesson.py`
+# (outputs are never committed). Exercises are marked **Exercise**: the cell holds a
+# working answer — delete the marked line, write your own, and run the check under it. The
+# course's data folder: `FASTLR_COURSE_DATA`, or `shared/data` beside the working folder or
+# one of its parents.
 
 # %%
 import math
