@@ -15,6 +15,15 @@ weights) and ``h`` (n_samples,) are contiguous float64; sums are float64. ``z = 
     writes ``Xᵀ(h ⊙ (X v + vb))`` into ``out``.
 
 ``n_threads`` is how many threads a kernel may use (this one leaves it to NumPy's BLAS).
+
+**Sparse** ``X``: a scipy.sparse CSR or CSC matrix or array (``data`` float64 or float32,
+``indices``/``indptr`` int32 or int64, each possibly its own) takes the same two calls with
+the same meaning — ``X`` as the dense matrix it stands for (``X.toarray()``): indices in
+any order within a row, duplicate entries added, explicit zeros and empty rows or columns
+allowed. It is read in place (no copy of its non-zeros). Here SciPy's products do it; the
+compiled backends' sparse kernels are in ``_cython_sparse`` and ``_numba_sparse``, one
+pass over the non-zeros (CSR; CSC: two), and their ``loss_gradient``/``hessp`` hand a
+sparse ``X`` to them.
 """
 
 from __future__ import annotations
