@@ -149,6 +149,8 @@ class BuildExt(build_ext):
 
 
 setup(
-    ext_modules=cythonize([extension("_cython"), extension("_openmp")], language_level=3),
+    ext_modules=cythonize(
+        [extension("_cython"), extension("_cython_sparse"), extension("_openmp")],
+        language_level=3),
     cmdclass={"build_ext": BuildExt},
 )

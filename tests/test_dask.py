@@ -162,3 +162,19 @@ def test_import_fastlr_does_not_import_dask():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg"])
+def test_sparse_chunks_fit_on_the_cluster_as_in_memory(client, solver):
+    from scipy import sparse
+
+    X, y = problem()
+    X[np.abs(X) < 1.0] = 0.0  # two thirds zeros
+    csr = sparse.csr_matrix(X)
+    Xd = da.from_array(csr, chunks=(1000, -1), asarray=False).persist()
+    ours = LR(solver=solver, tol=1e-10).fit(Xd, da.from_array(y, chunks=1000))
+    local = LR(solver=solver, tol=1e-10).fit(csr, y)
+    assert ours.fit_stats_["workers"] == 2
+    np.testing.assert_allclose(objective(ours, X, y), objective(local, X, y), rtol=1e-10)
+    np.testing.assert_allclose(ours.predict_proba(Xd).compute(), local.predict_proba(csr),
+                               rtol=1e-9)

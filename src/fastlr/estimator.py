@@ -11,6 +11,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
@@ -30,6 +31,13 @@ from fastlr.backends.numpy_ import sigmoid
 #: solver="auto" takes newton-gram when its two n_samples² matrices take at most this
 #: fraction of X's bytes (few samples, many features)
 GRAM_MEMORY = 0.08
+
+
+def _nbytes(X) -> int:
+    """The bytes ``X`` holds: a dense array's, or a sparse matrix's three arrays."""
+    if sparse.issparse(X):
+        return X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    return X.nbytes
 
 
 class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
@@ -157,7 +165,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
     def fit(self, X, y, sample_weight=None):
@@ -227,8 +235,9 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         """The objective of NumPy-like input, validated as scikit-learn validates."""
         # NaN/inf in X: the first evaluation of the objective is not finite, and then
         # scikit-learn's check says where (a pass over X of its own would cost a pass)
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order=None,
-                             ensure_min_samples=1, ensure_all_finite=False)
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], accept_large_sparse=True,
+                             dtype=[np.float64, np.float32], order=None, ensure_min_samples=1,
+                             ensure_all_finite=False)
         check_classification_targets(y)
         self._set_classes(np.unique(y))  # without return_inverse: hashing, 10x faster
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
@@ -247,7 +256,8 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
                                             fit_intercept=self.fit_intercept)
 
         def check_finite():
-            assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+            assert_all_finite(X.data if sparse.issparse(X) else X, input_name="X",
+                              estimator_name=type(self).__name__)
         return problem, X, check_finite
 
     def _dask_problem(self, X, y, sample_weight):
@@ -283,12 +293,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             total_weight=float(total), l2=self._l2(float(total)),
             fit_intercept=self.fit_intercept, backend=self.backend_, verbose=self.verbose)
 
-        def check_finite():
-            if bool(da.isnan(X).any().compute()):
-                raise ValueError("Input X contains NaN.")
-            if bool(da.isinf(X).any().compute()):
-                raise ValueError("Input X contains infinity.")
-        return problem, X, check_finite
+        return problem, X, lambda: on_dask.assert_finite(X)
 
     def _set_classes(self, classes):
         self.classes_ = classes
@@ -334,7 +339,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         n_samples, n_features = X.shape
         gram_bytes = 2 * 8 * (n_samples + 1) ** 2  # K and the Newton system, float64
         if (binary and self.penalty == "l2" and not x0.any() and not on_dask.is_dask_array(X)
-                and gram_bytes <= GRAM_MEMORY * X.nbytes):
+                and gram_bytes <= GRAM_MEMORY * _nbytes(X)):
             return "newton-gram"
         if binary and n_samples > 4 * n_features:
             return "lbfgs"

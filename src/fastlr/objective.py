@@ -22,6 +22,7 @@ import contextlib
 import time
 
 import numpy as np
+from scipy import sparse
 
 from fastlr import threads
 
@@ -118,9 +119,11 @@ class Binary(Scaled):
 
     def gram(self):
         """``K = X Xᵀ`` (n_samples × n_samples) by BLAS, in X's dtype (NumPy calls syrk for
-        a product with its own transpose), returned in float64."""
+        a product with its own transpose; SciPy's sparse product for a sparse ``X``),
+        returned dense in float64."""
         with self._blas_threads():
-            return np.asarray(self.X @ self.X.T, dtype=np.float64)
+            K = self.X @ self.X.T
+        return np.asarray(K.toarray() if sparse.issparse(K) else K, dtype=np.float64)
 
     def transposed_times(self, V):
         """``Xᵀ V`` (n_features × k) for V of shape (n_samples, k), by BLAS in X's dtype."""
@@ -170,7 +173,9 @@ class Multinomial:
     def _gradient_rows(self, G, W):
         """The flat gradient from the per-sample gradient rows ``G`` (n_samples, K)."""
         out = np.empty((self.n_classes, self.width))
-        out[:, :self.n_features] = (G.T.astype(self.X.dtype, copy=False) @ self.X) * self.scale
+        # (Xᵀ G)ᵀ: a product SciPy's sparse X and NumPy's X both take as it is
+        out[:, :self.n_features] = (self.X.T @ G.astype(self.X.dtype, copy=False)).T
+        out[:, :self.n_features] *= self.scale
         out[:, :self.n_features] += self.l2 * W
         if self.fit_intercept:
             out[:, -1] = G.sum(axis=0) * self.scale

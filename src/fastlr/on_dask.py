@@ -27,6 +27,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from scipy import sparse
 
 from fastlr.objective import Scaled
 
@@ -369,12 +370,32 @@ def predict_proba(X, coef, intercept, log=False):
                         chunks=(X.chunks[0], (2,)), dtype=np.float64)
 
 
+def assert_finite(X):
+    """scikit-learn's errors for NaN or inf in a dask ``X`` (dense or sparse chunks)."""
+    import dask
+
+    found = dask.compute([dask.delayed(_nonfinite)(block) for block in X.to_delayed().ravel()])
+    for kind in ("NaN", "infinity"):
+        if any(kind in chunk for chunk in found[0]):
+            raise ValueError(f"Input X contains {kind}.")
+
+
+def _nonfinite(block):
+    """``{"NaN", "infinity"}``: what a chunk holds that is not finite (its stored values)."""
+    values = block.data if sparse.issparse(block) else np.asarray(block)
+    return {kind for kind, test in (("NaN", np.isnan), ("infinity", np.isinf))
+            if test(values).any()}
+
+
 def _model(coef, intercept):
     return np.asarray(coef, dtype=np.float64)[0], float(np.ravel(intercept)[0])
 
 
 def _scores(block, w, b):
-    return np.asarray(block, dtype=np.float64) @ w + b
+    """``block w + b`` in float64, for a dense or a scipy.sparse chunk."""
+    if not sparse.issparse(block):
+        block = np.asarray(block, dtype=np.float64)
+    return np.asarray(block @ w, dtype=np.float64) + b
 
 
 def _labels(block, w, b, classes):

@@ -217,3 +217,34 @@ def check_trained(w: np.ndarray, b: float, dw: np.ndarray, db: float, costs,
             f"finite; got {count} NaN/inf value(s) in w, b={b}: lower learning_rate "
             f"(got {learning_rate}) or scale X (e.g. divide by its maximum)"
         )
+
+
+def check_sparse_kernel(X, w, out, per_sample) -> bool:
+    """The arguments of a sparse kernel (``_cython_sparse``, ``_numba_sparse``), before any
+    compiled loop reads them: ``X`` a CSR or CSC matrix or array with float32/float64 data
+    and int32/int64 indices whose ``indptr`` fits its shape, ``w`` and ``out`` of
+    n_features, each array of ``per_sample`` (None: absent) of n_samples. Returns whether
+    ``X`` is CSR. The indices themselves are trusted to be in range and ``indptr``
+    non-decreasing (SciPy checks both when it builds a matrix; checking costs a pass)."""
+    layout = getattr(X, "format", None)
+    if layout not in ("csr", "csc") or len(X.shape) != 2:
+        raise TypeError(f"X must be a 2-D scipy.sparse CSR or CSC matrix or array; got "
+                        f"{_describe(X)}")
+    data, indices, indptr = X.data, X.indices, X.indptr
+    if data.dtype not in (np.float64, np.float32):
+        raise TypeError(f"X's data must be float64 or float32; got {data.dtype}")
+    if indices.dtype not in (np.int32, np.int64) or indptr.dtype not in (np.int32, np.int64):
+        raise TypeError(f"X's indices must be int32 or int64; got {indices.dtype}, "
+                        f"{indptr.dtype}")
+    m, n = X.shape
+    major = m if layout == "csr" else n
+    if (data.ndim != 1 or indices.ndim != 1 or indptr.shape != (major + 1,)
+            or not 0 <= indptr[0] <= indptr[-1] <= min(data.size, indices.size)):
+        raise ValueError(f"X's data, indices and indptr are not a {layout.upper()} matrix "
+                         f"of shape {X.shape}")
+    if np.shape(w) != (n,) or np.shape(out) != (n,) or any(
+            a is not None and np.shape(a) != (m,) for a in per_sample):
+        raise ValueError(f"shapes do not agree: X {X.shape}, w {np.shape(w)}, out "
+                         f"{np.shape(out)}, per-sample "
+                         f"{[np.shape(a) for a in per_sample if a is not None]}")
+    return layout == "csr"

@@ -66,6 +66,7 @@ from fastlr.backends._tiles cimport *  # the SIMD primitives (C) and the tile pl
 
 
 import numpy as np
+from scipy.sparse import issparse
 
 from fastlr import threads
 
@@ -595,13 +596,20 @@ def loss_gradient(w, double b, X, y, sw, grad, h=None, int n_threads=1):
 
     ``grad`` (float64, n_features) receives ``Σ s dz x``; ``h`` (float64, n_samples), if
     given, ``s σ(z)(1 - σ(z))``. ``w``, ``y`` (0 or 1) and ``sw`` are contiguous float64;
-    ``sw=None``: unit weights.
+    ``sw=None``: unit weights. A scipy.sparse ``X`` (CSR, CSC): :mod:`._cython_sparse`.
     """
+    if issparse(X):
+        from fastlr.backends import _cython_sparse
+        return _cython_sparse.loss_gradient(w, b, X, y, sw, grad, h, n_threads)
     return dispatch(True, w, b, X, y, sw, h, h is not None, grad, n_threads)
 
 
 def hessp(v, double vb, X, h, out, int n_threads=1):
-    """One pass over ``X``: ``out = Xᵀ(h ⊙ (X v + vb))``; returns ``(0.0, Σ h (X v + vb))``."""
+    """One pass over ``X``: ``out = Xᵀ(h ⊙ (X v + vb))``; returns ``(0.0, Σ h (X v + vb))``.
+    A scipy.sparse ``X`` (CSR, CSC): :mod:`._cython_sparse`."""
+    if issparse(X):
+        from fastlr.backends import _cython_sparse
+        return _cython_sparse.hessp(v, vb, X, h, out, n_threads)
     return dispatch(False, v, vb, X, None, None, h, True, out, n_threads)
 
 

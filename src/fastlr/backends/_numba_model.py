@@ -37,6 +37,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 from numba.extending import overload
+from scipy.sparse import issparse
 
 from fastlr import threads
 from fastlr.backends._numba_primitives import (
@@ -308,13 +309,20 @@ def loss_gradient(w, b, X, y, sw, grad, h=None, n_threads=1):
 
     ``grad`` (float64, n_features) receives ``Σ s dz x``; ``h`` (float64, n_samples), if
     given, ``s σ(z)(1 - σ(z))``. ``w``, ``y`` (0 or 1) and ``sw`` are contiguous float64;
-    ``sw=None``: unit weights.
+    ``sw=None``: unit weights. A scipy.sparse ``X`` (CSR, CSC): :mod:`._numba_sparse`.
     """
+    if issparse(X):
+        from fastlr.backends import _numba_sparse
+        return _numba_sparse.loss_gradient(w, b, X, y, sw, grad, h, n_threads)
     _check(w, X, grad, (y, sw, h))
     return _run(w, b, X, y, sw, h, grad, n_threads)
 
 
 def hessp(v, vb, X, h, out, n_threads=1):
-    """One pass over ``X``: ``out = Xᵀ(h ⊙ (X v + vb))``; returns ``(0.0, Σ h (X v + vb))``."""
+    """One pass over ``X``: ``out = Xᵀ(h ⊙ (X v + vb))``; returns ``(0.0, Σ h (X v + vb))``.
+    A scipy.sparse ``X`` (CSR, CSC): :mod:`._numba_sparse`."""
+    if issparse(X):
+        from fastlr.backends import _numba_sparse
+        return _numba_sparse.hessp(v, vb, X, h, out, n_threads)
     _check(v, X, out, (h,))
     return 0.0, _run(v, vb, X, None, None, h, out, n_threads)[1]

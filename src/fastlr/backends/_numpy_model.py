@@ -38,7 +38,8 @@ __all__ = ["activations", "hessp", "loss_gradient"]
 def loss_gradient(w, b, X, y, sw, grad, h=None, n_threads=1):
     """See the module docstring."""
     z = X @ w.astype(X.dtype, copy=False) + b  # z in X's dtype, like NumPy's own products
-    loss, dz, weights = activations(z.astype(np.float64, copy=False), y, sw)
+    loss, dz, weights = activations(z.astype(np.float64, copy=False), y,
+                                    1.0 if sw is None else sw)  # None: unit weights
     grad[:] = X.T @ dz.astype(X.dtype, copy=False)
     if h is not None:
         h[:] = weights

@@ -1,0 +1,230 @@
+"""The numba backend's sparse kernels: the estimator's two passes on a scipy.sparse ``X``.
+
+The same two functions, with the same signatures, as :mod:`fastlr.backends._numba_model`
+(contract: :mod:`fastlr.backends._numpy_model`): :func:`loss_gradient` (``Σ s L``,
+``Σ s dz x``, ``Σ s dz``, the Hessian's weights ``h = s σ(z)(1 - σ(z))``; ``sw=None``: unit
+weights, none read) and :func:`hessp` (``Xᵀ(h ⊙ (X v + vb))``), for ``X`` a CSR or CSC matrix
+or array. ``X.data`` (float64 or float32, accumulated in float64), ``X.indices`` and
+``X.indptr`` (int32 or int64, each its own) are read in place, never copied or sorted: ``X``
+is what ``X.toarray()`` is (indices in any order, duplicates added, explicit zeros).
+
+* **CSR**: one pass over the non-zeros. Row by row: ``z = x·w + b``, the activations,
+  then ``dz`` scattered into the gradient (``out[indices] += dz data``) while the row is in
+  cache.
+* **CSC**: two. ``z = X w`` scattered column by column into a buffer of scores, the
+  activations sample by sample, then one gather per column: ``out_j = Σ data dz[indices]``.
+
+The loops have ``fastmath`` ``{"reassoc", "contract", "nsz"}`` (no ``nnan``/``ninf``: NaN or
+inf in ``X`` reaches the result); the activations (libm's ``exp``/``log1p``) have none.
+Whether ``sw`` and ``h`` are given, and which pass runs, is a run-time ``mode``: one
+compilation per dtype of ``data``, ``indices``, ``indptr`` serves both passes.
+
+**Threads**: ``n_threads`` chunks (fewer when the samples are few, see
+:data:`MIN_CHUNK_SAMPLES`) balanced by non-zeros along ``indptr``, ``prange`` over them, each
+with its own padded accumulator (CSR: gradient; CSC: scores), summed in a fixed order: a
+result depends on the number of chunks only. CSC's activations run on chunks of samples, its
+gathers on the column chunks (no two write to one ``out_j``). One chunk runs serial code on
+the calling thread. Compiled on first use and cached on disk.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from fastlr import threads, validation
+from fastlr.backends._numba_primitives import FASTMATH, _parallel_options, jit
+
+__all__ = ["hessp", "loss_gradient"]
+
+#: each thread gets at least this many samples: fastlr.threads' rule
+MIN_CHUNK_SAMPLES = threads.MIN_CHUNK_SAMPLES
+#: float64s between two chunks' accumulators: no two chunks write to one cache line
+PAD = 8
+
+# mode bits: sample weights given (else unit weights, sw not read); write h (loss pass);
+# the Hessian pass (h read, y and sw not)
+WEIGHTED, WRITE_H, HESSP = 1, 2, 4
+_NONE = np.empty(0)  # stands for an absent sw, h or y: one type, never read
+
+
+# The activations are exact (libm, no fastmath): a function of their own, not inlined into
+# the fastmath loops (Numba inlining would give them the caller's flags).
+@jit(nogil=True, error_model="numpy")
+def _activation(z, i, y, sw, h, mode):
+    """``(s L, dz)`` of sample ``i`` at score ``z`` (the Hessian pass: ``(0, h_i z)``);
+    writes ``h_i = s σ(z)(1 - σ(z))`` when ``mode`` says."""
+    if mode & HESSP:
+        return 0.0, h[i] * z
+    s = sw[i] if mode & WEIGHTED else 1.0
+    e = math.exp(-abs(z))  # in (0, 1]: never overflows
+    u = 1.0 / (1.0 + e)
+    a = u if z >= 0.0 else e * u
+    if mode & WRITE_H:
+        h[i] = s * (e * u) * u
+    return s * ((max(z, 0.0) + math.log1p(e)) - y[i] * z), s * (a - y[i])
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _csr_rows(w, b, data, indices, indptr, y, sw, h, mode, lo, hi, out):
+    """Rows lo..hi: adds ``Σ dz x`` into ``out``, returns ``(Σ s L, Σ dz)`` over them."""
+    J = 0.0
+    db = 0.0
+    for i in range(lo, hi):
+        start, stop = indptr[i], indptr[i + 1]
+        acc = 0.0
+        for k in range(start, stop):
+            acc += data[k] * w[indices[k]]
+        loss, dz = _activation(acc + b, i, y, sw, h, mode)
+        J += loss
+        db += dz
+        for k in range(start, stop):
+            out[indices[k]] += dz * data[k]
+    return J, db
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _csr_serial(w, b, data, indices, indptr, y, sw, h, mode, out, m):
+    out[:] = 0.0
+    return _csr_rows(w, b, data, indices, indptr, y, sw, h, mode, 0, m, out)
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _csr_chunk(w, b, data, indices, indptr, y, sw, h, mode, parts, starts, c):
+    """Chunk ``c``'s ``Σ dz x``, ``Σ s L``, ``Σ dz`` into row ``c`` of ``parts``."""
+    n = w.size
+    row = parts[c]
+    row[:n] = 0.0
+    row[n], row[n + 1] = _csr_rows(w, b, data, indices, indptr, y, sw, h, mode,
+                                   starts[c], starts[c + 1], row[:n])
+
+
+# Each parallel function holds its own prange and is called from Python only: a cached
+# function calling a cached parallel one crashes a later process loading both (numba#8578).
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy", parallel=_parallel_options())
+def _csr_parallel(w, b, data, indices, indptr, y, sw, h, mode, out, m, starts):
+    n = w.size
+    n_chunks = starts.size - 1
+    parts = np.empty((n_chunks, n + 2 + PAD))
+    for c in prange(n_chunks):
+        _csr_chunk(w, b, data, indices, indptr, y, sw, h, mode, parts, starts, c)
+    out[:] = 0.0
+    J = 0.0
+    db = 0.0
+    for c in range(n_chunks):  # a fixed order
+        for j in range(n):
+            out[j] += parts[c, j]
+        J += parts[c, n]
+        db += parts[c, n + 1]
+    return J, db
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _csc_scores(w, data, indices, indptr, lo, hi, z):
+    """``z = Σ_j w_j X[:, j]`` over the columns lo..hi (a scatter into ``z``)."""
+    z[:] = 0.0
+    for j in range(lo, hi):
+        wj = w[j]
+        for k in range(indptr[j], indptr[j + 1]):
+            z[indices[k]] += data[k] * wj
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _csc_activate(zparts, m, b, y, sw, h, mode, lo, hi, dz):
+    """Samples lo..hi: their score (the chunks' parts summed in order) into ``dz``;
+    returns ``(Σ s L, Σ dz)`` over them."""
+    J = 0.0
+    db = 0.0
+    for i in range(lo, hi):
+        acc = 0.0
+        for c in range(zparts.shape[0]):
+            acc += zparts[c, i]
+        loss, dz[i] = _activation(acc + b, i, y, sw, h, mode)
+        J += loss
+        db += dz[i]
+    return J, db
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _csc_gather(data, indices, indptr, dz, lo, hi, out):
+    """``out_j = Σ_i X[i, j] dz_i`` for the columns lo..hi."""
+    for j in range(lo, hi):
+        acc = 0.0
+        for k in range(indptr[j], indptr[j + 1]):
+            acc += data[k] * dz[indices[k]]
+        out[j] = acc
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _csc_serial(w, b, data, indices, indptr, y, sw, h, mode, out, m):
+    n = w.size
+    zparts = np.empty((1, m))
+    _csc_scores(w, data, indices, indptr, 0, n, zparts[0])
+    dz = np.empty(m)
+    J, db = _csc_activate(zparts, m, b, y, sw, h, mode, 0, m, dz)
+    _csc_gather(data, indices, indptr, dz, 0, n, out)
+    return J, db
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy", parallel=_parallel_options())
+def _csc_parallel(w, b, data, indices, indptr, y, sw, h, mode, out, m, starts):
+    n_chunks = starts.size - 1
+    zparts = np.empty((n_chunks, m + PAD))  # padded: chunks write to lines of their own
+    for c in prange(n_chunks):  # column chunks, each scattering into its own scores
+        _csc_scores(w, data, indices, indptr, starts[c], starts[c + 1], zparts[c, :m])
+    dz = np.empty(m)
+    sums = np.empty((n_chunks, PAD))
+    for c in prange(n_chunks):  # sample chunks
+        sums[c, 0], sums[c, 1] = _csc_activate(zparts, m, b, y, sw, h, mode,
+                                               c * m // n_chunks, (c + 1) * m // n_chunks, dz)
+    for c in prange(n_chunks):  # column chunks: each writes its own out_j
+        _csc_gather(data, indices, indptr, dz, starts[c], starts[c + 1], out)
+    J = 0.0
+    db = 0.0
+    for c in range(n_chunks):
+        J += sums[c, 0]
+        db += sums[c, 1]
+    return J, db
+
+
+def _starts(indptr, n_chunks):
+    """The first row (CSR; CSC: column) of each of ``n_chunks`` chunks, and the end: chunk
+    ``c`` starts where ``indptr`` reaches ``c nnz / n_chunks``."""
+    nnz = int(indptr[-1])
+    targets = np.array([c * nnz // n_chunks for c in range(n_chunks + 1)], dtype=indptr.dtype)
+    starts = np.searchsorted(indptr, targets).astype(np.int64)  # indptr's dtype: no copy
+    starts[0], starts[-1] = 0, indptr.size - 1
+    return starts
+
+
+def _run(w, b, X, y, sw, h, mode, out, n_threads):
+    m = X.shape[0]
+    n_chunks = max(1, min(int(n_threads), m // MIN_CHUNK_SAMPLES))
+    args = (w, float(b), X.data, X.indices, X.indptr, y, sw, h, mode, out, m)
+    if n_chunks == 1:
+        J, db = (_csr_serial if X.format == "csr" else _csc_serial)(*args)
+    else:
+        threads.started_threads()  # a fork from now on gets a serial child
+        parallel = _csr_parallel if X.format == "csr" else _csc_parallel
+        J, db = parallel(*args, _starts(X.indptr, n_chunks))
+    return float(J), float(db)
+
+
+def loss_gradient(w, b, X, y, sw, grad, h=None, n_threads=1):
+    """One pass over the non-zeros of ``X`` (CSC: two) at ``z = X w + b``:
+    ``(Σ s L, Σ s dz)``; ``grad`` receives ``Σ s dz x`` and ``h``, if given,
+    ``s σ(z)(1 - σ(z))``. ``sw=None``: unit weights."""
+    if y is None:
+        raise ValueError("loss_gradient needs y")
+    validation.check_sparse_kernel(X, w, grad, (y, sw, h))
+    mode = (WEIGHTED if sw is not None else 0) | (WRITE_H if h is not None else 0)
+    return _run(w, b, X, y, _NONE if sw is None else sw, _NONE if h is None else h, mode,
+                grad, n_threads)
+
+
+def hessp(v, vb, X, h, out, n_threads=1):
+    """``out = Xᵀ(h ⊙ (X v + vb))``; returns ``(0.0, Σ h (X v + vb))``."""
+    validation.check_sparse_kernel(X, v, out, (h,))
+    return 0.0, _run(v, vb, X, _NONE, _NONE, h, HESSP, out, n_threads)[1]
