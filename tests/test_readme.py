@@ -10,13 +10,17 @@ PROJECT = Path(__file__).resolve().parents[1]
 README = (PROJECT / "README.md").read_text(encoding="utf-8")
 
 
-def test_the_tour_runs():
+def test_the_tour_and_the_text_example_run():
     pytest.importorskip("sklearn")
-    blocks = re.findall(r"```python\n(.*?)```", README, re.DOTALL)
-    assert len(blocks) == 1 and len(blocks[0].splitlines()) <= 10
+    tour, text = re.findall(r"```python\n(.*?)```", README, re.DOTALL)
+    assert len(tour.splitlines()) <= 10
     namespace: dict = {}
-    exec(blocks[0], namespace)
+    exec(tour, namespace)
     assert namespace["model"].coef_.shape == (1, 2)
+    exec(text, namespace)  # in the tour's namespace: it uses its import of fastlr
+    model = namespace["model"]
+    assert list(model.predict(["great and funny", "long and dull"])) == ["good", "bad"]
+    assert model[-1].fit_stats_["evaluations"] > 0  # fitted by fastlr, on sparse input
 
 
 def test_every_relative_link_and_image_exists():
