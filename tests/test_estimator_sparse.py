@@ -82,7 +82,8 @@ def test_a_sparse_fit_is_the_dense_fit(backend, solver, form):
     assert fitted.solver_ == solver and fitted.backend_ == backend
     np.testing.assert_allclose(objective(fitted, sparse_X, y), objective(dense, sparse_X, y),
                                rtol=1e-10)
-    np.testing.assert_allclose(fitted.coef_, dense.coef_, rtol=1e-6, atol=1e-8)
+    # the sparse newton-cg is preconditioned, the dense one not: another path to the optimum
+    np.testing.assert_allclose(fitted.coef_, dense.coef_, rtol=1e-5, atol=1e-6)
     for method in ("decision_function", "predict_proba", "predict_log_proba", "predict"):
         np.testing.assert_allclose(getattr(fitted, method)(sparse_X),
                                    getattr(fitted, method)(sparse_X.toarray()), rtol=1e-12,

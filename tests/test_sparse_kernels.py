@@ -329,3 +329,25 @@ def test_numba_sparse_rejects_what_it_cannot_read():
     X.indptr = X.indptr[:-1]  # inconsistent with the shape: never read past the arrays
     with pytest.raises(ValueError):
         kernels.loss_gradient(w, 0.0, X, y, sw, np.empty(4))
+
+
+@pytest.mark.parametrize("case", FORMATS, ids=format_id)
+@pytest.mark.parametrize("awkward", [False, True], ids=["random", "awkward"])
+@pytest.mark.parametrize("n_threads", [1, 2, 7])
+def test_hessian_diagonal_is_the_loops(kernels, case, awkward, n_threads):
+    # Σ over the stored entries of h_i x², which is diag(Xᵀ diag(h) X) when no entry is
+    # stored twice; with duplicates each counts on its own (a preconditioner, not a result)
+    fmt, kind, dtype, index = case
+    X = random_sparse(130, 11, fmt, kind, dtype, index, seed=5, awkward=awkward)
+    h = np.random.default_rng(6).uniform(0.0, 0.25, size=130)
+    expected = np.zeros(11)
+    for major in range(X.indptr.size - 1):  # the stored entries, as they are stored
+        for k in range(X.indptr[major], X.indptr[major + 1]):
+            i, j = (major, X.indices[k]) if fmt == "csr" else (X.indices[k], major)
+            expected[j] += h[i] * float(X.data[k]) ** 2
+    if X.has_canonical_format:
+        dense = X.toarray().astype(np.float64)
+        close(expected, np.diag(dense.T @ (h[:, None] * dense)), 1e-12)
+    out = np.full(11, np.nan)
+    kernels.hessian_diagonal(X, h, out, n_threads)
+    close(out, expected, 1e-12 if dtype == np.float64 else 1e-6)

@@ -117,6 +117,20 @@ class Binary(Scaled):
         self.products += 1
         return self._product(total, self._sums, u)
 
+    def hessian_diagonal(self):
+        """The diagonal of ``∇²f`` at the last point :meth:`loss_gradient` was asked
+        ``hessian=True`` at (one pass over the non-zeros), for a sparse ``X``; None for a
+        dense one (not measured to pay there: newton-cg runs unpreconditioned)."""
+        if not sparse.issparse(self.X):
+            return None
+        diag = np.empty(self.size)
+        self._timed(self.kernels.hessian_diagonal, self.X, self._h, self._sums)
+        np.multiply(self._sums, self.scale, out=diag[:self.n_features])
+        diag[:self.n_features] += self.l2
+        if self.fit_intercept:
+            diag[-1] = float(self._h.sum()) * self.scale
+        return diag
+
     def gram(self):
         """``K = X Xᵀ`` (n_samples × n_samples) by BLAS, in X's dtype (NumPy calls syrk for
         a product with its own transpose; SciPy's sparse product for a sparse ``X``),

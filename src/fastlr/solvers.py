@@ -13,10 +13,12 @@ NumPy: the kernels' passes over ``X`` are the cost.
     Truncated Newton: each outer step takes the gradient and the Hessian's weights in one
     pass, solves ``∇²f p = -∇f`` by conjugate gradients to a relative accuracy
     ``min(0.5, √‖∇f‖₁)`` (one Hessian–vector pass per CG step; superlinear near the
-    optimum), then backtracks along ``p`` (Armijo) from the full step. The trial point's
-    pass gives the next step's gradient and Hessian weights (no pass of their own; one
-    buffer, since only the accepted point's are used): a full step costs one pass plus
-    the CG passes.
+    optimum) — preconditioned by the Hessian's diagonal where the objective gives it (a
+    sparse ``X``: one more pass per outer step; on the text-like 300 000 × 200 000
+    problem 17 Hessian passes instead of 51 to tol 1e-6) —, then backtracks along ``p``
+    (Armijo) from the full step. The trial point's pass gives the next step's gradient and
+    Hessian weights (no pass of their own; one buffer, since only the accepted point's are
+    used): a full step costs one pass plus the CG passes.
 ``gd``
     The lecture's gradient descent: ``max_iter`` fixed steps of ``learning_rate``, the cost
     recorded every 100 iterations, no stopping test.
@@ -78,7 +80,8 @@ def newton_cg(objective, x0, *, tol, max_iter, verbose=0):
         _report(verbose, "newton-cg", k, f, g)
         if np.max(np.abs(g)) <= tol:
             return Result(x, k, True)
-        p = _conjugate_gradients(objective.hessp, g)
+        diagonal = getattr(objective, "hessian_diagonal", None)
+        p = _conjugate_gradients(objective.hessp, g, diagonal() if diagonal else None)
         slope = float(g @ p)
         if not slope < 0.0:  # not a descent direction (only from rounding): steepest descent
             p, slope = -g, -float(g @ g)
@@ -106,32 +109,38 @@ def _flat(f_trial, f, g_trial, g):
             and np.max(np.abs(g_trial)) < np.max(np.abs(g)))
 
 
-def _conjugate_gradients(hessp, g):
+def _conjugate_gradients(hessp, g, diagonal=None):
     """``p`` with ``∇²f p ≈ -g``, to ``‖r‖₁ <= min(0.5, √‖g‖₁) ‖g‖₁`` (scikit-learn's
-    forcing term), at most :data:`MAX_CG` steps; stops at a direction of no curvature."""
+    forcing term), at most :data:`MAX_CG` steps; stops at a direction of no curvature.
+    ``diagonal`` (of ``∇²f``, positive), if given, preconditions: Jacobi's PCG."""
     g_norm = float(np.sum(np.abs(g)))
     target = min(0.5, np.sqrt(g_norm)) * g_norm
+    # an empty column without a penalty has a zero diagonal (and a zero gradient): 1 there
+    inverse = None if diagonal is None else 1.0 / np.where(diagonal > 0.0, diagonal, 1.0)
     p = np.zeros_like(g)
     r = -g
-    d = r.copy()
+    z = r if inverse is None else r * inverse  # the preconditioned residual
+    d = z.copy()
     work = np.empty_like(g)  # every update in place: no temporaries of n_features
-    rr = float(r @ r)
+    rz = float(r @ z)
     for _ in range(MAX_CG):
         if float(np.abs(r, out=work).sum()) <= target:
             break
         Hd = hessp(d)
         curvature = float(d @ Hd)
-        if curvature <= 1e-16 * rr:
+        if curvature <= 1e-16 * rz:
             if not p.any():
                 p = -g
             break
-        alpha = rr / curvature
+        alpha = rz / curvature
         p += np.multiply(d, alpha, out=work)
         r -= np.multiply(Hd, alpha, out=work)
-        rr_next = float(r @ r)
-        d *= rr_next / rr
-        d += r
-        rr = rr_next
+        if inverse is not None:
+            np.multiply(r, inverse, out=z)
+        rz_next = float(r @ z)
+        d *= rz_next / rz
+        d += z
+        rz = rz_next
     return p
 
 

@@ -72,9 +72,9 @@ from fastlr import threads
 
 __all__ = [
     "KERNELS", "OPENMP", "OPTIMIZERS", "MIN_CHUNK_SAMPLES",
-    "hessp", "loss_gradient", "optimize_fused", "optimize_fused_chunks", "optimize_loop",
-    "optimize_vectorized", "propagate_fused", "propagate_fused_chunks", "propagate_loop",
-    "propagate_vectorized", "read_floor",
+    "hessian_diagonal", "hessp", "loss_gradient", "optimize_fused", "optimize_fused_chunks",
+    "optimize_loop", "optimize_vectorized", "propagate_fused", "propagate_fused_chunks",
+    "propagate_loop", "propagate_vectorized", "read_floor",
 ]
 
 # --------------------------------------------------------------------------- build, constants
@@ -611,6 +611,15 @@ def hessp(v, double vb, X, h, out, int n_threads=1):
         from fastlr.backends import _cython_sparse
         return _cython_sparse.hessp(v, vb, X, h, out, n_threads)
     return dispatch(False, v, vb, X, None, None, h, True, out, n_threads)
+
+
+def hessian_diagonal(X, h, out, int n_threads=1):
+    """``out_j = Σ_i h_i X[i, j]²`` for a scipy.sparse ``X`` (:mod:`._cython_sparse`); dense
+    ``X`` has none (newton-cg runs unpreconditioned there): TypeError."""
+    if not issparse(X):
+        raise TypeError("hessian_diagonal takes a scipy.sparse X")
+    from fastlr.backends import _cython_sparse
+    return _cython_sparse.hessian_diagonal(X, h, out, n_threads)
 
 
 # --------------------------------------------------------------------------- helpers, tests

@@ -43,7 +43,7 @@ import numpy as np
 
 from fastlr import threads, validation
 
-__all__ = ["MIN_CHUNK_SAMPLES", "OPENMP", "hessp", "loss_gradient"]
+__all__ = ["MIN_CHUNK_SAMPLES", "OPENMP", "hessian_diagonal", "hessp", "loss_gradient"]
 
 cdef extern from *:
     """
@@ -62,6 +62,11 @@ MIN_CHUNK_SAMPLES = threads.MIN_CHUNK_SAMPLES
 
 cdef enum:
     LINE_DOUBLES = 8  # each chunk's buffers start on their own cache line (64 bytes)
+
+cdef enum:  # the kinds of pass
+    HESSP = 0  # out = Xᵀ(h ⊙ (X v + vb))
+    LOSS = 1  # the loss, Σ dz x (and h)
+    DIAG = 2  # out_j = Σ_i h_i x_ij², the data term's Hessian diagonal
 
 ctypedef fused data_t:
     float
@@ -132,30 +137,37 @@ cdef void add_chunks(const double *parts, Py_ssize_t stride, int n_chunks, Py_ss
 
 # --------------------------------------------------------------------------- CSR: one pass
 
-cdef void csr_rows(bint loss, const data_t[:] data, const index_t[:] indices,
+cdef void csr_rows(int kind, const data_t[:] data, const index_t[:] indices,
                    const pointer_t[:] indptr, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t n,
                    const double *w, double b, const double *y, const double *sw, double *h,
                    bint keep_h, double *acc, double *sums) noexcept nogil:
-    """Rows lo..hi: ``acc`` (n) = Σ t_i x_i, ``sums`` = (Σ s L, Σ t)."""
+    """Rows lo..hi: ``acc`` (n) = Σ t_i x_i, ``sums`` = (Σ s L, Σ t); DIAG: Σ h_i x_i²."""
     cdef Py_ssize_t i, k, start, end
     cdef double z, t
     cdef double local[2]
     local[0] = local[1] = 0.0
     memset(acc, 0, n * sizeof(double))
+    if kind == DIAG:
+        for i in range(lo, hi):
+            t = h[i]
+            for k in range(indptr[i], indptr[i + 1]):
+                acc[indices[k]] += t * data[k] * data[k]
+        sums[0] = sums[1] = 0.0
+        return
     for i in range(lo, hi):
         start = indptr[i]
         end = indptr[i + 1]
         z = 0.0
         for k in range(start, end):
             z = z + data[k] * w[indices[k]]
-        t = sample(loss, z + b, i, y, sw, h, keep_h, local)
+        t = sample(kind == LOSS, z + b, i, y, sw, h, keep_h, local)
         for k in range(start, end):
             acc[indices[k]] += t * data[k]
     sums[0] = local[0]
     sums[1] = local[1]
 
 
-cdef void csr_pass(bint loss, const data_t[:] data, const index_t[:] indices,
+cdef void csr_pass(int kind, const data_t[:] data, const index_t[:] indices,
                    const pointer_t[:] indptr, Py_ssize_t m, Py_ssize_t n, const double *w,
                    double b, const double *y, const double *sw, double *h, bint keep_h,
                    double *out, double *sums, int n_chunks, double *scratch) noexcept nogil:
@@ -164,11 +176,11 @@ cdef void csr_pass(bint loss, const data_t[:] data, const index_t[:] indices,
     cdef double *acc
     cdef int c
     if n_chunks == 1:
-        csr_rows(loss, data, indices, indptr, 0, m, n, w, b, y, sw, h, keep_h, out, sums)
+        csr_rows(kind, data, indices, indptr, 0, m, n, w, b, y, sw, h, keep_h, out, sums)
         return
     for c in prange(n_chunks, num_threads=n_chunks, schedule="static", chunksize=1):
         acc = scratch + c * size
-        csr_rows(loss, data, indices, indptr, split(indptr, m, c, n_chunks),
+        csr_rows(kind, data, indices, indptr, split(indptr, m, c, n_chunks),
                  split(indptr, m, c + 1, n_chunks), n, w, b, y, sw, h, keep_h, acc, acc + n)
     add_chunks(scratch, size, n_chunks, n, out)
     sums[0] = sums[1] = 0.0
@@ -212,18 +224,23 @@ cdef void csc_samples(bint loss, const double *parts, Py_ssize_t stride, int n_p
 
 
 cdef void csc_gather(const data_t[:] data, const index_t[:] indices, const pointer_t[:] indptr,
-                     Py_ssize_t lo, Py_ssize_t hi, const double *t, double *out) noexcept nogil:
-    """``out_j = Σ_i X[i, j] t_i`` for the columns lo..hi."""
+                     Py_ssize_t lo, Py_ssize_t hi, const double *t, double *out,
+                     bint squared) noexcept nogil:
+    """``out_j = Σ_i X[i, j] t_i`` for the columns lo..hi (``squared``: Σ_i X[i, j]² t_i)."""
     cdef Py_ssize_t j, k
     cdef double total
     for j in range(lo, hi):
         total = 0.0
-        for k in range(indptr[j], indptr[j + 1]):
-            total = total + data[k] * t[indices[k]]
+        if squared:
+            for k in range(indptr[j], indptr[j + 1]):
+                total = total + data[k] * data[k] * t[indices[k]]
+        else:
+            for k in range(indptr[j], indptr[j + 1]):
+                total = total + data[k] * t[indices[k]]
         out[j] = total
 
 
-cdef void csc_pass(bint loss, const data_t[:] data, const index_t[:] indices,
+cdef void csc_pass(int kind, const data_t[:] data, const index_t[:] indices,
                    const pointer_t[:] indptr, Py_ssize_t m, Py_ssize_t n, const double *w,
                    double b, const double *y, const double *sw, double *h, bint keep_h,
                    double *out, double *sums, int n_chunks, double *scratch) noexcept nogil:
@@ -234,20 +251,30 @@ cdef void csc_pass(bint loss, const data_t[:] data, const index_t[:] indices,
     cdef double *part_sums = scratch + size
     cdef double *parts = part_sums + n_chunks * LINE_DOUBLES
     cdef int c
+    if kind == DIAG:  # one gather: out_j = Σ_i X[i, j]² h_i
+        sums[0] = sums[1] = 0.0
+        if n_chunks == 1:
+            csc_gather(data, indices, indptr, 0, n, h, out, True)
+            return
+        for c in prange(n_chunks, num_threads=n_chunks, schedule="static", chunksize=1):
+            csc_gather(data, indices, indptr, split(indptr, n, c, n_chunks),
+                       split(indptr, n, c + 1, n_chunks), h, out, True)
+        return
     if n_chunks == 1:
         csc_scatter(data, indices, indptr, 0, n, m, w, t)
-        csc_samples(loss, t, size, 1, 0, m, b, y, sw, h, keep_h, t, sums)
-        csc_gather(data, indices, indptr, 0, n, t, out)
+        csc_samples(kind == LOSS, t, size, 1, 0, m, b, y, sw, h, keep_h, t, sums)
+        csc_gather(data, indices, indptr, 0, n, t, out, False)
         return
     for c in prange(n_chunks, num_threads=n_chunks, schedule="static", chunksize=1):
         csc_scatter(data, indices, indptr, split(indptr, n, c, n_chunks),
                     split(indptr, n, c + 1, n_chunks), m, w, parts + c * size)
     for c in prange(n_chunks, num_threads=n_chunks, schedule="static", chunksize=1):
-        csc_samples(loss, parts, size, n_chunks, c * m // n_chunks, (c + 1) * m // n_chunks,
+        csc_samples(kind == LOSS, parts, size, n_chunks, c * m // n_chunks,
+                    (c + 1) * m // n_chunks,
                     b, y, sw, h, keep_h, t, part_sums + c * LINE_DOUBLES)
     for c in prange(n_chunks, num_threads=n_chunks, schedule="static", chunksize=1):
         csc_gather(data, indices, indptr, split(indptr, n, c, n_chunks),
-                   split(indptr, n, c + 1, n_chunks), t, out)
+                   split(indptr, n, c + 1, n_chunks), t, out, False)
     sums[0] = sums[1] = 0.0
     for c in range(n_chunks):
         sums[0] += part_sums[c * LINE_DOUBLES]
@@ -256,7 +283,7 @@ cdef void csc_pass(bint loss, const data_t[:] data, const index_t[:] indices,
 
 # --------------------------------------------------------------------------- Python wrappers
 
-def _run(bint loss, bint csr, const data_t[:] data, const index_t[:] indices,
+def _run(int kind, bint csr, const data_t[:] data, const index_t[:] indices,
          const pointer_t[:] indptr, Py_ssize_t m, Py_ssize_t n, const double[::1] w, double b,
          const double[::1] y, const double[::1] sw, double[::1] h, double[::1] out,
          int n_chunks, double[::1] scratch):
@@ -269,18 +296,18 @@ def _run(bint loss, bint csr, const data_t[:] data, const index_t[:] indices,
     cdef double sums[2]
     with nogil:
         if csr:
-            csr_pass(loss, data, indices, indptr, m, n, &w[0], b, y_ptr, sw_ptr, h_ptr,
+            csr_pass(kind, data, indices, indptr, m, n, &w[0], b, y_ptr, sw_ptr, h_ptr,
                      h_ptr != NULL, &out[0], sums, n_chunks, base)
         else:
-            csc_pass(loss, data, indices, indptr, m, n, &w[0], b, y_ptr, sw_ptr, h_ptr,
+            csc_pass(kind, data, indices, indptr, m, n, &w[0], b, y_ptr, sw_ptr, h_ptr,
                      h_ptr != NULL, &out[0], sums, n_chunks, base)
     return sums[0], sums[1]
 
 
-cdef tuple dispatch(bint loss, w, double b, X, y, sw, h, out, int n_threads):
+cdef tuple dispatch(int kind, w, double b, X, y, sw, h, out, int n_threads):
     """Check X and every length, choose the chunks, run the pass."""
-    if not loss and h is None:
-        raise ValueError("hessp needs h")
+    if kind != LOSS and h is None:
+        raise ValueError("hessp and hessian_diagonal need h")
     cdef bint csr = validation.check_sparse_kernel(X, w, out, (y, sw, h))
     cdef Py_ssize_t m = X.shape[0], n = X.shape[1]
     data, indices, indptr = X.data, X.indices, X.indptr
@@ -293,7 +320,7 @@ cdef tuple dispatch(bint loss, w, double b, X, y, sw, h, out, int n_threads):
     scratch = np.empty(size + LINE_DOUBLES)  # a line to spare: aligned in _run
     if n_chunks > 1:
         threads.started_threads()  # a fork from now on gets a serial child
-    return _run(loss, csr, data, indices, indptr, m, n, w, b, y, sw, h, out, n_chunks,
+    return _run(kind, csr, data, indices, indptr, m, n, w, b, y, sw, h, out, n_chunks,
                 scratch)
 
 
@@ -306,10 +333,16 @@ def loss_gradient(w, double b, X, y, sw, grad, h=None, int n_threads=1):
     """
     if y is None:
         raise ValueError("loss_gradient needs y")
-    return dispatch(True, w, b, X, y, sw, h, grad, n_threads)
+    return dispatch(LOSS, w, b, X, y, sw, h, grad, n_threads)
 
 
 def hessp(v, double vb, X, h, out, int n_threads=1):
     """One pass over the non-zeros of ``X`` (CSC: two): ``out = Xᵀ(h ⊙ (X v + vb))``;
     returns ``(0.0, Σ h (X v + vb))``."""
-    return dispatch(False, v, vb, X, None, None, h, out, n_threads)
+    return dispatch(HESSP, v, vb, X, None, None, h, out, n_threads)
+
+
+def hessian_diagonal(X, h, out, int n_threads=1):
+    """One pass over the non-zeros of ``X``: ``out_j = Σ_i h_i X[i, j]²``, the diagonal of
+    ``Xᵀ diag(h) X`` (newton-cg's preconditioner). Returns ``(0.0, 0.0)``."""
+    return dispatch(DIAG, out, 0.0, X, None, None, h, out, n_threads)

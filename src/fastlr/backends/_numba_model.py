@@ -48,7 +48,7 @@ from fastlr.backends._numba_primitives import (
     jit,
 )
 
-__all__ = ["MIN_CHUNK_SAMPLES", "WIDE_FEATURES", "hessp", "loss_gradient"]
+__all__ = ["MIN_CHUNK_SAMPLES", "WIDE_FEATURES", "hessian_diagonal", "hessp", "loss_gradient"]
 
 #: C order with at least this many features: four samples per sweep over w and the gradient
 #: (each sample is long: their traffic matters); fewer: L1-sized tiles of samples
@@ -326,3 +326,12 @@ def hessp(v, vb, X, h, out, n_threads=1):
         return _numba_sparse.hessp(v, vb, X, h, out, n_threads)
     _check(v, X, out, (h,))
     return 0.0, _run(v, vb, X, None, None, h, out, n_threads)[1]
+
+
+def hessian_diagonal(X, h, out, n_threads=1):
+    """``out_j = Σ_i h_i X[i, j]²`` for a scipy.sparse ``X`` (:mod:`._numba_sparse`); dense
+    ``X`` has none (newton-cg runs unpreconditioned there): TypeError."""
+    if not issparse(X):
+        raise TypeError("hessian_diagonal takes a scipy.sparse X")
+    from fastlr.backends import _numba_sparse
+    return _numba_sparse.hessian_diagonal(X, h, out, n_threads)

@@ -14,8 +14,11 @@ is what ``X.toarray()`` is (indices in any order, duplicates added, explicit zer
 * **CSC**: two. ``z = X w`` scattered column by column into a buffer of scores, the
   activations sample by sample, then one gather per column: ``out_j = Σ data dz[indices]``.
 
-The loops have ``fastmath`` ``{"reassoc", "contract", "nsz"}`` (no ``nnan``/``ninf``: NaN or
-inf in ``X`` reaches the result); the activations (libm's ``exp``/``log1p``) have none.
+No ``fastmath``: the sums are added in the order of the stored entries (reassociating them
+let LLVM use AVX-512 gathers, measured slower than scalar loads on the text-like problem:
+a gather per row of ~40 scattered ``w_j``), and indices are cast to unsigned before
+indexing (no negative-index wraparound test per entry: 43 → 39 ms a serial loss pass there,
+Zen 5). The activations are libm's ``exp``/``log1p``.
 Whether ``sw`` and ``h`` are given, and which pass runs, is a run-time ``mode``: one
 compilation per dtype of ``data``, ``indices``, ``indptr`` serves both passes.
 
@@ -35,9 +38,9 @@ import numpy as np
 from numba import prange
 
 from fastlr import threads, validation
-from fastlr.backends._numba_primitives import FASTMATH, _parallel_options, jit
+from fastlr.backends._numba_primitives import _parallel_options, jit
 
-__all__ = ["hessp", "loss_gradient"]
+__all__ = ["hessian_diagonal", "hessp", "loss_gradient"]
 
 #: each thread gets at least this many samples: fastlr.threads' rule
 MIN_CHUNK_SAMPLES = threads.MIN_CHUNK_SAMPLES
@@ -45,13 +48,12 @@ MIN_CHUNK_SAMPLES = threads.MIN_CHUNK_SAMPLES
 PAD = 8
 
 # mode bits: sample weights given (else unit weights, sw not read); write h (loss pass);
-# the Hessian pass (h read, y and sw not)
-WEIGHTED, WRITE_H, HESSP = 1, 2, 4
+# the Hessian pass (h read, y and sw not); the Hessian's diagonal (Σ h x², nothing else)
+WEIGHTED, WRITE_H, HESSP, DIAG = 1, 2, 4, 8
 _NONE = np.empty(0)  # stands for an absent sw, h or y: one type, never read
 
 
-# The activations are exact (libm, no fastmath): a function of their own, not inlined into
-# the fastmath loops (Numba inlining would give them the caller's flags).
+# The activations (libm): a function of their own, shared by the passes.
 @jit(nogil=True, error_model="numpy")
 def _activation(z, i, y, sw, h, mode):
     """``(s L, dz)`` of sample ``i`` at score ``z`` (the Hessian pass: ``(0, h_i z)``);
@@ -67,31 +69,37 @@ def _activation(z, i, y, sw, h, mode):
     return s * ((max(z, 0.0) + math.log1p(e)) - y[i] * z), s * (a - y[i])
 
 
-@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+@jit(nogil=True, error_model="numpy")
 def _csr_rows(w, b, data, indices, indptr, y, sw, h, mode, lo, hi, out):
     """Rows lo..hi: adds ``Σ dz x`` into ``out``, returns ``(Σ s L, Σ dz)`` over them."""
     J = 0.0
     db = 0.0
+    if mode & DIAG:
+        for i in range(lo, hi):
+            t = h[i]
+            for k in range(indptr[i], indptr[i + 1]):
+                out[np.uintp(indices[k])] += t * data[k] * data[k]
+        return J, db
     for i in range(lo, hi):
         start, stop = indptr[i], indptr[i + 1]
         acc = 0.0
         for k in range(start, stop):
-            acc += data[k] * w[indices[k]]
+            acc += data[k] * w[np.uintp(indices[k])]
         loss, dz = _activation(acc + b, i, y, sw, h, mode)
         J += loss
         db += dz
         for k in range(start, stop):
-            out[indices[k]] += dz * data[k]
+            out[np.uintp(indices[k])] += dz * data[k]
     return J, db
 
 
-@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+@jit(nogil=True, error_model="numpy")
 def _csr_serial(w, b, data, indices, indptr, y, sw, h, mode, out, m):
     out[:] = 0.0
     return _csr_rows(w, b, data, indices, indptr, y, sw, h, mode, 0, m, out)
 
 
-@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+@jit(nogil=True, error_model="numpy")
 def _csr_chunk(w, b, data, indices, indptr, y, sw, h, mode, parts, starts, c):
     """Chunk ``c``'s ``Σ dz x``, ``Σ s L``, ``Σ dz`` into row ``c`` of ``parts``."""
     n = w.size
@@ -103,7 +111,7 @@ def _csr_chunk(w, b, data, indices, indptr, y, sw, h, mode, parts, starts, c):
 
 # Each parallel function holds its own prange and is called from Python only: a cached
 # function calling a cached parallel one crashes a later process loading both (numba#8578).
-@jit(fastmath=FASTMATH, nogil=True, error_model="numpy", parallel=_parallel_options())
+@jit(nogil=True, error_model="numpy", parallel=_parallel_options())
 def _csr_parallel(w, b, data, indices, indptr, y, sw, h, mode, out, m, starts):
     n = w.size
     n_chunks = starts.size - 1
@@ -121,17 +129,17 @@ def _csr_parallel(w, b, data, indices, indptr, y, sw, h, mode, out, m, starts):
     return J, db
 
 
-@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+@jit(nogil=True, error_model="numpy")
 def _csc_scores(w, data, indices, indptr, lo, hi, z):
     """``z = Σ_j w_j X[:, j]`` over the columns lo..hi (a scatter into ``z``)."""
     z[:] = 0.0
     for j in range(lo, hi):
         wj = w[j]
         for k in range(indptr[j], indptr[j + 1]):
-            z[indices[k]] += data[k] * wj
+            z[np.uintp(indices[k])] += data[k] * wj
 
 
-@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+@jit(nogil=True, error_model="numpy")
 def _csc_activate(zparts, m, b, y, sw, h, mode, lo, hi, dz):
     """Samples lo..hi: their score (the chunks' parts summed in order) into ``dz``;
     returns ``(Σ s L, Σ dz)`` over them."""
@@ -147,19 +155,26 @@ def _csc_activate(zparts, m, b, y, sw, h, mode, lo, hi, dz):
     return J, db
 
 
-@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
-def _csc_gather(data, indices, indptr, dz, lo, hi, out):
-    """``out_j = Σ_i X[i, j] dz_i`` for the columns lo..hi."""
+@jit(nogil=True, error_model="numpy")
+def _csc_gather(data, indices, indptr, dz, lo, hi, out, squared=False):
+    """``out_j = Σ_i X[i, j] dz_i`` for the columns lo..hi (``squared``: X[i, j]²)."""
     for j in range(lo, hi):
         acc = 0.0
-        for k in range(indptr[j], indptr[j + 1]):
-            acc += data[k] * dz[indices[k]]
+        if squared:
+            for k in range(indptr[j], indptr[j + 1]):
+                acc += data[k] * data[k] * dz[np.uintp(indices[k])]
+        else:
+            for k in range(indptr[j], indptr[j + 1]):
+                acc += data[k] * dz[np.uintp(indices[k])]
         out[j] = acc
 
 
-@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+@jit(nogil=True, error_model="numpy")
 def _csc_serial(w, b, data, indices, indptr, y, sw, h, mode, out, m):
     n = w.size
+    if mode & DIAG:
+        _csc_gather(data, indices, indptr, h, 0, n, out, True)
+        return 0.0, 0.0
     zparts = np.empty((1, m))
     _csc_scores(w, data, indices, indptr, 0, n, zparts[0])
     dz = np.empty(m)
@@ -168,9 +183,13 @@ def _csc_serial(w, b, data, indices, indptr, y, sw, h, mode, out, m):
     return J, db
 
 
-@jit(fastmath=FASTMATH, nogil=True, error_model="numpy", parallel=_parallel_options())
+@jit(nogil=True, error_model="numpy", parallel=_parallel_options())
 def _csc_parallel(w, b, data, indices, indptr, y, sw, h, mode, out, m, starts):
     n_chunks = starts.size - 1
+    if mode & DIAG:
+        for c in prange(n_chunks):  # column chunks: each writes its own out_j
+            _csc_gather(data, indices, indptr, h, starts[c], starts[c + 1], out, True)
+        return 0.0, 0.0
     zparts = np.empty((n_chunks, m + PAD))  # padded: chunks write to lines of their own
     for c in prange(n_chunks):  # column chunks, each scattering into its own scores
         _csc_scores(w, data, indices, indptr, starts[c], starts[c + 1], zparts[c, :m])
@@ -228,3 +247,10 @@ def hessp(v, vb, X, h, out, n_threads=1):
     """``out = Xᵀ(h ⊙ (X v + vb))``; returns ``(0.0, Σ h (X v + vb))``."""
     validation.check_sparse_kernel(X, v, out, (h,))
     return 0.0, _run(v, vb, X, _NONE, _NONE, h, HESSP, out, n_threads)[1]
+
+
+def hessian_diagonal(X, h, out, n_threads=1):
+    """``out_j = Σ_i h_i X[i, j]²``, the diagonal of ``Xᵀ diag(h) X`` (newton-cg's
+    preconditioner), one pass over the non-zeros; returns ``(0.0, 0.0)``."""
+    validation.check_sparse_kernel(X, out, out, (h,))
+    return _run(out, 0.0, X, _NONE, _NONE, h, DIAG, out, n_threads)

@@ -14,6 +14,13 @@ weights) and ``h`` (n_samples,) are contiguous float64; sums are float64. ``z = 
 ``hessp(v, vb, X, h, out, n_threads=1) -> (0.0, Σ h (X v + vb))``
     writes ``Xᵀ(h ⊙ (X v + vb))`` into ``out``.
 
+``hessian_diagonal(X, h, out, n_threads=1) -> (0.0, 0.0)``
+    writes ``Σ_i h_i x_ij²`` into ``out`` (n_features): the diagonal of ``Xᵀ diag(h) X``,
+    newton-cg's preconditioner. Only for a sparse ``X`` (see below), whose stored entries
+    it sums one by one: an entry stored twice counts twice, not as its square of sums (a
+    preconditioner only changes how many CG steps are taken, not where they lead). On
+    dense ``X`` newton-cg runs unpreconditioned, and the compiled modules raise TypeError.
+
 ``n_threads`` is how many threads a kernel may use (this one leaves it to NumPy's BLAS).
 
 **Sparse** ``X``: a scipy.sparse CSR or CSC matrix or array (``data`` float64 or float32,
@@ -30,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["activations", "hessp", "loss_gradient"]
+__all__ = ["activations", "hessian_diagonal", "hessp", "loss_gradient"]
 
 
 # NaN/inf in X make the sums NaN (the estimator then says where they are): no warnings
@@ -62,3 +69,29 @@ def hessp(v, vb, X, h, out, n_threads=1):
     t = h * ((X @ v.astype(X.dtype, copy=False)) + vb)
     out[:] = X.T @ t.astype(X.dtype, copy=False)
     return 0.0, float(t.sum())
+
+
+#: :func:`hessian_diagonal` squares X in this many blocks: a few % of its bytes at a time
+BLOCKS = 32
+
+
+def hessian_diagonal(X, h, out, n_threads=1):
+    """See the module docstring: by SciPy, on squared copies of blocks of ``X`` (of rows of
+    a CSR ``X``, of columns of a CSC one: slices SciPy takes without scanning the rest)."""
+    csc = X.format == "csc"
+    count = X.shape[1] if csc else X.shape[0]
+    step = max(1, -(-count // BLOCKS))
+    if not csc:
+        out[:] = 0.0
+    for lo in range(0, count, step):
+        block = X[:, lo:lo + step] if csc else X[lo:lo + step]
+        # each stored entry squared on its own (X.multiply(X) would add duplicates first)
+        index = np.result_type(block.indices, block.indptr)  # SciPy's products want one
+        squared = type(block)((np.square(block.data, dtype=np.float64),
+                               block.indices.astype(index, copy=False),
+                               block.indptr.astype(index, copy=False)), shape=block.shape)
+        if csc:
+            out[lo:lo + step] = squared.T @ h
+        else:
+            out += squared.T @ h[lo:lo + step]
+    return 0.0, 0.0
