@@ -14,8 +14,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model._base import LinearClassifierMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.linear_model._base import LinearClassifierMixin, SparseCoefMixin
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.extmath import softmax
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -25,7 +25,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from fastlr import objective, on_dask, registry, solvers, threads
+from fastlr import objective, on_dask, registry, sklearn_api, solvers, threads
 from fastlr.backends.numpy_ import sigmoid
 
 #: solver="auto" takes newton-gram when its two n_samples² matrices take at most this
@@ -40,28 +40,49 @@ def _nbytes(X) -> int:
     return X.nbytes
 
 
-class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
+class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, ClassifierMixin,
+                         BaseEstimator):
     """Logistic regression with scikit-learn's objective, trained by fastlr's kernels.
 
-    Minimizes ``C Σ s_i L(y_i, x_i·w + b) + ½‖w‖²`` (``penalty="l2"``; the intercept is
-    not penalized) — scikit-learn's objective, so ``coef_`` matches scikit-learn's
-    ``LogisticRegression`` at the same ``C`` — or the unpenalized log-loss
-    (``penalty=None``). Two classes: one pass over ``X`` per loss-and-gradient (and per
-    Hessian–vector product) by the compiled kernels; more than two: the multinomial
-    (softmax) model, as scikit-learn's, by NumPy's matrix products.
+    Minimizes ``C Σ s_i L(y_i, x_i·w + b) + ½‖w‖²`` (the intercept is not penalized) —
+    scikit-learn's objective, so ``coef_`` matches scikit-learn's ``LogisticRegression`` at
+    the same ``C`` — or the unpenalized log-loss (``C=np.inf``). Takes scikit-learn's
+    parameters with scikit-learn's meaning (see :mod:`fastlr.sklearn_api` for its solver
+    names and what fastlr does not have yet: L1 and elastic net). Two classes: one pass
+    over ``X`` per loss-and-gradient (and per Hessian–vector product) by the compiled
+    kernels; more than two: the multinomial (softmax) model, as scikit-learn's, by the
+    same backend's one-pass multinomial kernels.
 
     ``X`` is read in place: C- or F-ordered, float64 or float32 (float32 stays float32 and
     is accumulated in float64); other dtypes are converted to float64 once.
 
     Parameters
     ----------
-    penalty : {"l2", None}, default="l2"
-        ``"l2"``: the objective above; None: the unpenalized log-loss.
-    C : float > 0, default=1.0
-        Inverse regularization strength, as in scikit-learn.
+    penalty : {"l2", None}, default="deprecated"
+        Deprecated in scikit-learn 1.8 (a FutureWarning, as there): ``"l2"`` is
+        ``l1_ratio=0``, None is ``C=np.inf``.
+    C : float > 0 or np.inf, default=1.0
+        Inverse regularization strength, as in scikit-learn; ``np.inf``: no penalty.
+    l1_ratio : float in [0, 1], default=0.0
+        scikit-learn's choice of penalty: 0 is L2 (fastlr's only one so far: L1 and
+        elastic net, ``l1_ratio > 0``, raise a ValueError).
+    dual : bool, default=False
+        scikit-learn's liblinear option; only False.
+    tol : float >= 0, default=1e-4
+        Stop when the largest entry of the gradient of ``f = F / (C Σ s)`` is at most
+        ``tol`` (scikit-learn's criterion).
     fit_intercept : bool, default=True
         Fit an intercept ``b`` (not penalized); False: ``intercept_`` is zero.
-    solver : {"auto", "lbfgs", "newton-cg", "newton-gram", "gd"}, default="auto"
+    intercept_scaling : float > 0, default=1
+        scikit-learn's liblinear option; accepted and unused (the intercept is not
+        penalized).
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into the sample weights as scikit-learn does
+        (``"balanced"``: ``n_samples / (n_classes · count of the class)``).
+    random_state : int, RandomState instance or None, default=None
+        Accepted for scikit-learn's API; fastlr's solvers are deterministic.
+    solver : {"auto", "lbfgs", "newton-cg", "newton-gram", "gd", "newton-cholesky"}, \
+default="auto"
         ``"auto"`` (chosen by measurement: docs/estimator.md): two classes with an
         L2 penalty and few samples for many features (the Gram matrix ``X Xᵀ`` within 8 %
         of X's memory, e.g. the course's cat data): newton-gram, Newton's method on
@@ -72,24 +93,26 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         preconditioned by the Hessian's diagonal (text-like 300 000 × 200 000: 0.38 s to
         the optimum, lbfgs 2.1 s; movielens: 0.37 s against 1.7 s). ``"gd"``: the lecture's
         fixed-step gradient descent (``learning_rate``, ``max_iter`` steps, no stopping
-        test; with ``penalty=None`` and ``C`` unused it is the course's model).
-    tol : float >= 0, default=1e-4
-        Stop when the largest entry of the gradient of ``f = F / (C Σ s)`` is at most
-        ``tol`` (scikit-learn's criterion).
-    max_iter : int >= 1, default=100
-        Most iterations of the solver (``gd``: the number of steps).
-    learning_rate : float > 0, default=0.005
-        The step of ``solver="gd"`` (the course's cat model: 0.005).
+        test; with ``C=np.inf`` it is the course's model). ``"newton-cholesky"``:
+        scikit-learn's name, fastlr's newton-cg; ``"sag"``, ``"saga"``, ``"liblinear"``
+        are refused with the equivalent named (:mod:`fastlr.sklearn_api`).
+    max_iter : int >= 0, default=100
+        Most iterations of the solver (``gd``: the number of steps; 0: the start, zeros).
+    verbose : int >= 0, default=0
+        Above 0: print the solver's progress (``gd``: the cost every 100 steps).
     warm_start : bool, default=False
         Start from the previous fit's coefficients.
+    n_jobs : None, default=None
+        No effect (scikit-learn's FutureWarning when set); the kernels' threads:
+        ``n_threads``.
+    learning_rate : float > 0, default=0.005
+        The step of ``solver="gd"`` (the course's cat model: 0.005).
     n_threads : int >= 1 or None, default=None
         Threads of the kernels (None: :func:`fastlr.get_num_threads`, which follows
         ``OMP_NUM_THREADS``, threadpoolctl's limits, the CPU affinity and quota). X of
         fewer than ``fastlr.threads.PARALLEL_MIN_ELEMENTS`` elements is fitted on one.
     backend : {"auto", "cython", "numba", "numpy"}, default="auto"
         Whose kernels (``"auto"``: the fastest available, Cython first).
-    verbose : int >= 0, default=0
-        Above 0: print the solver's progress (``gd``: the cost every 100 steps).
 
     Attributes
     ----------
@@ -136,34 +159,49 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "penalty": [StrOptions({"l2"}), None],
-        "C": [Interval(Real, 0, None, closed="neither")],
-        "fit_intercept": ["boolean"],
-        "solver": [StrOptions({"auto", *solvers.SOLVERS})],
+        "penalty": [StrOptions({"l1", "l2", "elasticnet"}), None,
+                    Hidden(StrOptions({"deprecated"}))],
+        "C": [Interval(Real, 0, None, closed="right")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
+        "dual": ["boolean"],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "fit_intercept": ["boolean"],
+        "intercept_scaling": [Interval(Real, 0, None, closed="neither")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "random_state": ["random_state"],
+        "solver": [StrOptions({"auto", *solvers.SOLVERS, *sklearn_api.ALIASES,
+                               *sklearn_api.REFUSED})],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "n_jobs": [None, Integral],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "backend": [StrOptions({"auto", *(b.name for b in registry.DESCRIPTORS
                                          if b.model_module)})],
-        "verbose": ["verbose"],
     }
 
-    def __init__(self, penalty="l2", *, C=1.0, fit_intercept=True, solver="auto", tol=1e-4,
-                 max_iter=100, learning_rate=0.005, warm_start=False, n_threads=None,
-                 backend="auto", verbose=0):
+    def __init__(self, penalty="deprecated", *, C=1.0, l1_ratio=0.0, dual=False, tol=1e-4,
+                 fit_intercept=True, intercept_scaling=1, class_weight=None,
+                 random_state=None, solver="auto", max_iter=100, verbose=0, warm_start=False,
+                 n_jobs=None, learning_rate=0.005, n_threads=None, backend="auto"):
         self.penalty = penalty
         self.C = C
-        self.fit_intercept = fit_intercept
-        self.solver = solver
+        self.l1_ratio = l1_ratio
+        self.dual = dual
         self.tol = tol
+        self.fit_intercept = fit_intercept
+        self.intercept_scaling = intercept_scaling
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.solver = solver
         self.max_iter = max_iter
-        self.learning_rate = learning_rate
+        self.verbose = verbose
         self.warm_start = warm_start
+        self.n_jobs = n_jobs
+        self.learning_rate = learning_rate
         self.n_threads = n_threads
         self.backend = backend
-        self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -193,13 +231,17 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         """
         started = time.perf_counter()
         self._validate_params()
+        penalty = sklearn_api.penalty(self)  # from C, l1_ratio, the deprecated penalty
+        sklearn_api.check_penalty(penalty)
+        solver = sklearn_api.solver(self.solver, self.dual)
+        sklearn_api.n_jobs(self.n_jobs)
         if on_dask.is_dask_array(X):
-            problem, X, check_finite = self._dask_problem(X, y, sample_weight)
+            problem, X, check_finite = self._dask_problem(X, y, sample_weight, penalty)
         else:
-            problem, X, check_finite = self._problem(X, y, sample_weight)
+            problem, X, check_finite = self._problem(X, y, sample_weight, penalty)
         n_classes, n_features = self.classes_.size, X.shape[1]
         x0 = self._start(problem, n_classes, n_features)
-        self.solver_ = self._choose_solver(X, x0)
+        self.solver_ = self._choose_solver(X, x0, solver, penalty)
         limiter = threads.limit_blas(1) if isinstance(problem, objective.Binary) else None
         try:
             result = self._solve(problem, x0)
@@ -214,10 +256,9 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(f"the coefficients overflowed to NaN/inf (solver "
                              f"{self.solver_!r}): {self._remedy()}")
         if not result.converged:
-            warnings.warn(f"fastlr {self.solver_} did not converge in max_iter="
-                          f"{self.max_iter} iterations ({result.message or 'tol not met'}):"
-                          " increase max_iter or scale the data", ConvergenceWarning,
-                          stacklevel=2)
+            warnings.warn(sklearn_api.not_converged(self.solver_, result.n_iter,
+                                                    result.message, self.solver),
+                          ConvergenceWarning, stacklevel=2)
         rows = result.x.reshape(1 if n_classes == 2 else n_classes, -1)
         self.coef_ = rows[:, :n_features].astype(X.dtype)
         self.intercept_ = (rows[:, -1].astype(X.dtype) if self.fit_intercept
@@ -233,7 +274,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
                                    persisted=problem.persisted)
         return self
 
-    def _problem(self, X, y, sample_weight):
+    def _problem(self, X, y, sample_weight, penalty):
         """The objective of NumPy-like input, validated as scikit-learn validates."""
         # NaN/inf in X: the first evaluation of the objective is not finite, and then
         # scikit-learn's check says where (a pass over X of its own would cost a pass)
@@ -244,25 +285,28 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self._set_classes(np.unique(y))  # without return_inverse: hashing, 10x faster
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                              ensure_non_negative=True)
-        l2 = self._l2(float(sample_weight.sum()))
+        sample_weight = sklearn_api.sample_weights(self.class_weight, self.classes_, y,
+                                                   sample_weight)
+        l2 = self._l2(float(sample_weight.sum()), penalty)
         if self.classes_.size == 2:
             self.backend_, kernels = registry.load_model(self.backend)
             problem = objective.Binary(X, (y == self.classes_[1]).astype(np.float64),
                                        sample_weight, l2=l2, fit_intercept=self.fit_intercept,
                                        kernels=kernels, n_threads=self.n_threads)
         else:
-            self.backend_ = "numpy"
+            self.backend_, kernels = registry.load_model(self.backend)
             codes = np.searchsorted(self.classes_, y)
             problem = objective.Multinomial(X, np.eye(self.classes_.size)[codes],
                                             sample_weight, l2=l2,
-                                            fit_intercept=self.fit_intercept)
+                                            fit_intercept=self.fit_intercept,
+                                            kernels=kernels, n_threads=self.n_threads)
 
         def check_finite():
             assert_all_finite(X.data if sparse.issparse(X) else X, input_name="X",
                               estimator_name=type(self).__name__)
         return problem, X, check_finite
 
-    def _dask_problem(self, X, y, sample_weight):
+    def _dask_problem(self, X, y, sample_weight, penalty):
         """The objective of a dask ``X``: its chunks stay where they are."""
         import dask
         import dask.array as da
@@ -289,10 +333,13 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
                              "compute X (X.compute()) to fit the multinomial model")
         if negative:
             raise ValueError("Negative values in data passed to sample_weight")
+        if self.class_weight is not None:
+            raise ValueError("class_weight with a dask X is not supported yet: pass the "
+                             "weights as sample_weight (a dask array)")
         self.backend_ = registry.load_model(self.backend)[0]
         problem = on_dask.DaskBinary(
             X, (y == self.classes_[1]).astype(np.float64), sample_weight,
-            total_weight=float(total), l2=self._l2(float(total)),
+            total_weight=float(total), l2=self._l2(float(total), penalty),
             fit_intercept=self.fit_intercept, backend=self.backend_, verbose=self.verbose)
 
         return problem, X, lambda: on_dask.assert_finite(X)
@@ -303,11 +350,11 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             raise ValueError("This solver needs samples of at least 2 classes in the data, "
                              f"but the data contains only one class: {classes[0]!r}")
 
-    def _l2(self, total_weight):
+    def _l2(self, total_weight, penalty):
         """λ = 1 / (C Σ s), or 0 without a penalty."""
         if not total_weight > 0:
             raise ValueError("sample_weight must not be all zero")
-        return 1.0 / (self.C * total_weight) if self.penalty == "l2" else 0.0
+        return 1.0 / (self.C * total_weight) if penalty == "l2" else 0.0
 
     def _remedy(self):
         if self.solver_ == "gd":
@@ -327,20 +374,20 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
                 x0 = start.ravel()
         return x0
 
-    def _choose_solver(self, X, x0):
+    def _choose_solver(self, X, x0, solver, penalty):
         binary = self.classes_.size == 2
-        if self.solver == "newton-gram" and on_dask.is_dask_array(X):
+        if solver == "newton-gram" and on_dask.is_dask_array(X):
             raise ValueError("solver='newton-gram' does not take a dask X (its Gram matrix "
                              "would gather the samples): use 'lbfgs', 'newton-cg' or 'auto'")
-        if self.solver == "newton-gram" and not (binary and self.penalty == "l2"):
-            raise ValueError("solver='newton-gram' needs two classes and penalty='l2'; got "
-                             f"{self.classes_.size} classes, penalty={self.penalty!r}: use "
+        if solver == "newton-gram" and not (binary and penalty == "l2"):
+            raise ValueError("solver='newton-gram' needs two classes and an L2 penalty; got "
+                             f"{self.classes_.size} classes, C={self.C!r}: use "
                              "solver='newton-cg' or 'auto'")
-        if self.solver != "auto":
-            return self.solver
+        if solver != "auto":
+            return solver
         n_samples, n_features = X.shape
         gram_bytes = 2 * 8 * (n_samples + 1) ** 2  # K and the Newton system, float64
-        if (binary and self.penalty == "l2" and not x0.any() and not on_dask.is_dask_array(X)
+        if (binary and penalty == "l2" and not x0.any() and not on_dask.is_dask_array(X)
                 and gram_bytes <= GRAM_MEMORY * _nbytes(X)):
             return "newton-gram"
         if binary and n_samples > 4 * n_features and not sparse.issparse(X):

@@ -12,7 +12,9 @@ matrix, one per class, as scikit-learn's multinomial ``coef_`` and ``intercept_`
 
 :class:`Binary` evaluates ``f``, ``∇f`` and Hessian–vector products with one backend's
 kernels (one pass over ``X`` each; see :mod:`fastlr.backends._numpy_model`), and counts
-the calls and their time; :class:`Multinomial` does the same with NumPy's products.
+the calls and their time; :class:`Multinomial` does the same for K classes with the
+backend's multinomial kernels (K scores, a softmax and K gradient rows per row of ``X``,
+one pass).
 Neither copies ``X``: beyond it, an objective holds O(n_samples · K + n_features · K).
 """
 
@@ -30,6 +32,16 @@ from fastlr import threads
 class NotFinite(ArithmeticError):
     """The objective is NaN or inf: NaN/inf in ``X`` (the estimator says which), or an
     overflow. Every evaluation checks it, so ``X`` need not be checked in a pass of its own."""
+
+
+def _timed(self, kernel, *args):
+    """``kernel(*args, n)`` on the threads :func:`fastlr.threads.call` gives it, its time
+    added to ``self.kernel_seconds`` (the objectives' one way of calling a kernel)."""
+    start = time.perf_counter()
+    result = threads.call(kernel, args, self.X.size, self.X.shape[0], self._key,
+                          n_threads=self.n_threads)
+    self.kernel_seconds += time.perf_counter() - start
+    return result
 
 
 class Scaled:
@@ -102,13 +114,7 @@ class Binary(Scaled):
         self.evaluations += 1
         return self._value_and_gradient(loss, db, self._sums, w)
 
-    def _timed(self, kernel, *args):
-        """``kernel(*args, n)`` on the threads :func:`fastlr.threads.call` gives it."""
-        start = time.perf_counter()
-        result = threads.call(kernel, args, self.X.size, self.X.shape[0], self._key,
-                              n_threads=self.n_threads)
-        self.kernel_seconds += time.perf_counter() - start
-        return result
+    _timed = _timed
 
     def hessp(self, v):
         """``∇²f v`` at the last point :meth:`loss_gradient` was asked ``hessian=True`` at."""
@@ -157,10 +163,15 @@ class Binary(Scaled):
 
 
 class Multinomial:
-    """``K > 2`` classes, ``Y`` one-hot (n_samples, K): the softmax cross-entropy, by
-    NumPy's matrix products (``X`` read twice per call, in place)."""
+    """``K > 2`` classes, ``Y`` one-hot (n_samples, K): the softmax cross-entropy, ``f``,
+    ``∇f`` and ``∇²f v`` by ``kernels``' multinomial kernels (one pass over ``X`` each; see
+    :mod:`fastlr.backends._numpy_model`; default: that NumPy module), timed and counted as
+    :class:`Binary`'s. ``X`` is read in place."""
 
-    def __init__(self, X, Y, sample_weight, *, l2, fit_intercept, n_threads=1):
+    def __init__(self, X, Y, sample_weight, *, l2, fit_intercept, kernels=None,
+                 n_threads=None):
+        if kernels is None:
+            from fastlr.backends import _numpy_model as kernels
         self.X, self.Y, self.sw = X, Y, sample_weight
         self.scale = 1.0 / float(sample_weight.sum())
         self.l2 = float(l2)
@@ -169,62 +180,51 @@ class Multinomial:
         self.n_features = X.shape[1]
         self.width = self.n_features + self.fit_intercept
         self.size = self.n_classes * self.width
+        self.kernels = kernels
+        self._key = f"{kernels.__name__} estimator multinomial"  # the contention record
+        self.n_threads = n_threads  # None: the policy's (fastlr.threads)
+        self._sums = np.empty((self.n_classes, self.n_features + 1))  # the kernels' output
         self._P = None  # class probabilities at the last point asked for the Hessian
         self.evaluations = 0
         self.products = 0
         self.kernel_seconds = 0.0
 
     def split(self, x):
-        """``(W, b)``: W (K, n_features), b (K,) of the flat coefficients."""
+        """``(W, b)``: W (K, n_features) C-contiguous (a copy with an intercept), b (K,)."""
         rows = x.reshape(self.n_classes, self.width)
-        b = rows[:, -1] if self.fit_intercept else np.zeros(self.n_classes)
-        return rows[:, :self.n_features], b
+        b = rows[:, -1].copy() if self.fit_intercept else np.zeros(self.n_classes)
+        return np.ascontiguousarray(rows[:, :self.n_features]), b
 
-    def _scores(self, W, b):
-        Z = self.X @ W.T.astype(self.X.dtype, copy=False)
-        return Z.astype(np.float64, copy=False) + b
+    _timed = _timed
 
-    def _gradient_rows(self, G, W):
-        """The flat gradient from the per-sample gradient rows ``G`` (n_samples, K)."""
+    def _flat(self, W):
+        """The flat gradient (Hessian product) from the kernels' ``[Gᵀ X, Σ G]`` in
+        ``self._sums``: scaled, the penalty ``λ W`` added, the intercept's column kept."""
         out = np.empty((self.n_classes, self.width))
-        # (Xᵀ G)ᵀ: a product SciPy's sparse X and NumPy's X both take as it is
-        out[:, :self.n_features] = (self.X.T @ G.astype(self.X.dtype, copy=False)).T
-        out[:, :self.n_features] *= self.scale
+        np.multiply(self._sums[:, :self.n_features], self.scale, out=out[:, :self.n_features])
         out[:, :self.n_features] += self.l2 * W
         if self.fit_intercept:
-            out[:, -1] = G.sum(axis=0) * self.scale
+            out[:, -1] = self._sums[:, -1] * self.scale
         return out.ravel()
 
-    @np.errstate(over="ignore", invalid="ignore")
+    @np.errstate(over="ignore", invalid="ignore")  # a NaN/inf result raises NotFinite
     def loss_gradient(self, x, hessian=False):
         """``(f, ∇f)`` at ``x`` (``hessian``: see :meth:`Binary.loss_gradient`)."""
-        start = time.perf_counter()
         W, b = self.split(x)
-        Z = self._scores(W, b)
-        Z -= Z.max(axis=1, keepdims=True)
-        P = np.exp(Z)
-        total = P.sum(axis=1, keepdims=True)
-        P /= total
-        loss = np.log(total[:, 0]) - (Z * self.Y).sum(axis=1)
-        f = float(self.sw @ loss) * self.scale + 0.5 * self.l2 * float(np.sum(W * W))
+        if hessian and self._P is None:
+            self._P = np.empty((self.X.shape[0], self.n_classes))
+        loss = self._timed(self.kernels.multinomial_loss_gradient, W, b, self.X, self.Y,
+                           self.sw, self._sums, self._P if hessian else None)
+        self.evaluations += 1
+        f = loss * self.scale + 0.5 * self.l2 * float(np.sum(W * W))
         if not np.isfinite(f):
             raise NotFinite(f)
-        grad = self._gradient_rows((P - self.Y) * self.sw[:, None], W)
-        if hessian:
-            self._P = P
-        self.kernel_seconds += time.perf_counter() - start
-        self.evaluations += 1
-        return f, grad
+        return f, self._flat(W)
 
-    @np.errstate(over="ignore", invalid="ignore")
     def hessp(self, v):
         """``∇²f v`` (see :meth:`Binary.hessp`)."""
-        start = time.perf_counter()
         V, vb = self.split(v)
-        P = self._P
-        Zv = self._scores(V, vb)
-        T = P * (Zv - (P * Zv).sum(axis=1, keepdims=True)) * self.sw[:, None]
-        out = self._gradient_rows(T, V)
-        self.kernel_seconds += time.perf_counter() - start
+        self._timed(self.kernels.multinomial_hessp, V, vb, self.X, self._P, self.sw,
+                    self._sums)
         self.products += 1
-        return out
+        return self._flat(V)

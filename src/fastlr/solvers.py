@@ -53,8 +53,13 @@ def _report(verbose, solver, k, f, g):
 
 
 def lbfgs(objective, x0, *, tol, max_iter, verbose=0):
-    """SciPy's L-BFGS-B on ``objective.loss_gradient``."""
+    """SciPy's L-BFGS-B on ``objective.loss_gradient``; ``max_iter=0``: the start."""
     from scipy.optimize import minimize
+
+    if max_iter == 0:  # SciPy would still take a step
+        _, g = objective.loss_gradient(x0)
+        return Result(np.array(x0, dtype=np.float64), 0, bool(np.max(np.abs(g)) <= tol),
+                      "max_iter=0")
 
     state = {"k": 0}
 

@@ -248,3 +248,52 @@ def check_sparse_kernel(X, w, out, per_sample) -> bool:
                          f"{np.shape(out)}, per-sample "
                          f"{[np.shape(a) for a in per_sample if a is not None]}")
     return layout == "csr"
+
+
+def check_multinomial_kernel(W, b, X, Y, sw, out, P):
+    """The arguments of a multinomial kernel, before any compiled loop reads them (``Y``:
+    None in the Hessian's, where ``P`` is read instead of written). Returns ``(W, b, Y, sw,
+    csr)``: the inputs as contiguous float64 arrays (no copy when they are), ``csr`` whether
+    ``X`` is sparse CSR (None: dense). TypeError for a wrong kind of ``X``, else ValueError."""
+    W = np.ascontiguousarray(W, dtype=np.float64)
+    b = np.ascontiguousarray(b, dtype=np.float64)
+    if W.ndim != 2 or W.shape[0] < 1 or b.shape != (W.shape[0],):
+        raise ValueError(f"expected W of shape (K, n_features) and b of shape (K,); got W "
+                         f"{W.shape}, b {b.shape}")
+    K = W.shape[0]
+    if len(getattr(X, "shape", ())) != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features); got {np.shape(X)}")
+    m, n = X.shape
+    if W.shape[1] != n:
+        raise ValueError(f"W must have shape (K, {n}) for X {X.shape}; got {W.shape}")
+    for name, array, shape in (("the output", out, (K, n + 1)), ("P", P, (m, K))):
+        if array is None:
+            continue
+        written = name != "P" or Y is not None  # the Hessian's P is read only
+        if (not isinstance(array, np.ndarray) or array.dtype != np.float64
+                or not array.flags.c_contiguous or (written and not array.flags.writeable)):
+            raise ValueError(f"{name} must be a {'writeable ' if written else ''}"
+                             "C-contiguous float64 array")
+        if array.shape != shape:
+            raise ValueError(f"{name} must have shape {shape} for X {X.shape} and W "
+                             f"{W.shape}; got {array.shape}")
+    if Y is not None:
+        Y = np.ascontiguousarray(Y, dtype=np.float64)
+        if Y.shape != (m, K):
+            raise ValueError(f"Y must have shape {(m, K)}; got {Y.shape}")
+    if sw is not None:
+        sw = np.ascontiguousarray(sw, dtype=np.float64)
+        if sw.shape != (m,):
+            raise ValueError(f"sw must have shape {(m,)}; got {sw.shape}")
+    if getattr(X, "format", None) in ("csr", "csc"):
+        csr = check_sparse_kernel(X, W[0], out[0, :n], (sw,))
+        return W, b, Y, sw, csr
+    if not isinstance(X, np.ndarray) or X.dtype not in KERNEL_DTYPES:
+        raise TypeError(f"X must be a float64 or float32 NumPy array or a scipy.sparse CSR "
+                        f"or CSC matrix; got {type(X).__name__} of dtype "
+                        f"{getattr(X, 'dtype', None)}")
+    if m < 1 or n < 1:
+        raise ValueError(f"X must have at least one sample and one feature; got {X.shape}")
+    if X.strides[0] % X.itemsize or X.strides[1] % X.itemsize:
+        raise ValueError("X's strides must be whole elements")
+    return W, b, Y, sw, None

@@ -44,6 +44,10 @@ n_features) is the course's ``Xᵀ``, read in place (strides swapped; C order is
 course's F order). :func:`loss_gradient` gives ``Σ s L``, ``Σ s dz x``, ``Σ s dz`` and the
 Hessian's weights ``h = s σ(z)(1 - σ(z))``; :func:`hessp` ``Xᵀ(h ⊙ (X v + vb))`` and
 ``Σ h (X v + vb)``, the data term's Hessian–vector product (the solvers add the penalty's).
+The multinomial kernels (:func:`multinomial_loss_gradient`, :func:`multinomial_hessp`) are
+that pass's tiles K times: a tile of rows is read from memory once, then each class's
+scores, the tile's softmax (libm ``exp``) and each class's gradient sweep read it from
+cache (F order: blocks of ``MN_BLOCK_BYTES``).
 
 Threads: only that pass starts them (OpenMP ``prange``, if the extension has OpenMP:
 :data:`OPENMP`), one chunk of at least :data:`MIN_CHUNK_SAMPLES` examples per thread, each
@@ -57,7 +61,7 @@ loops run without it.
 """
 
 from cython.parallel cimport prange
-from libc.math cimport exp, fabs, log1p
+from libc.math cimport INFINITY, exp, fabs, log, log1p
 from libc.stdlib cimport llabs
 from libc.string cimport memset
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
@@ -68,11 +72,12 @@ from fastlr.backends._tiles cimport *  # the SIMD primitives (C) and the tile pl
 import numpy as np
 from scipy.sparse import issparse
 
-from fastlr import threads
+from fastlr import threads, validation
 
 __all__ = [
     "KERNELS", "OPENMP", "OPTIMIZERS", "MIN_CHUNK_SAMPLES",
-    "hessian_diagonal", "hessp", "loss_gradient", "optimize_fused", "optimize_fused_chunks",
+    "hessian_diagonal", "hessp", "loss_gradient", "multinomial_hessp",
+    "multinomial_loss_gradient", "optimize_fused", "optimize_fused_chunks",
     "optimize_loop", "optimize_vectorized", "propagate_fused", "propagate_fused_chunks",
     "propagate_loop", "propagate_vectorized", "read_floor",
 ]
@@ -620,6 +625,216 @@ def hessian_diagonal(X, h, out, int n_threads=1):
         raise TypeError("hessian_diagonal takes a scipy.sparse X")
     from fastlr.backends import _cython_sparse
     return _cython_sparse.hessian_diagonal(X, h, out, n_threads)
+
+
+# --------------------------------------------------------------------------- multinomial
+#
+# The K-class kernels of the contract (_numpy_model): the binary pass's tiles, K times. A
+# tile of rows comes from memory once; each class's scores (z_tile with W's row k), then
+# the tile's softmax, then each class's Gᵀ x (dw_tile into the class's accumulator row) read
+# it from cache. The scores of a tile are class-major: Z[k * T + r], row r of the tile.
+
+cdef enum:
+    # F order (ROWS): blocks this size, re-read 2K times (from L2 when they fit)
+    MN_BLOCK_BYTES = 256 * 1024
+
+
+cdef inline Plan mn_plan(Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n,
+                         Py_ssize_t itemsize) noexcept nogil:
+    """The binary pass's tiles, the F-order blocks smaller (each is read 2K times)."""
+    cdef Plan plan = plan_tiles(s0, s1, n, itemsize)
+    if plan.layout == ROWS:
+        plan.tile = max(<Py_ssize_t>ROW_BLOCK_MIN,
+                        min(<Py_ssize_t>TILE_MAX, MN_BLOCK_BYTES // (n * itemsize)))
+    return plan
+
+
+cdef double mn_softmax(double *Z, Py_ssize_t T, Py_ssize_t count, Py_ssize_t K,
+                       Py_ssize_t start, const double *b, const double *Y, const double *sw,
+                       double *P, double *top, double *total, double *yz) noexcept nogil:
+    """The loss step of a tile: scores ``Z + b`` → ``G = s (P − Y)`` in place, ``P`` written
+    (if not NULL); returns ``Σ s L``. ``top``, ``total``, ``yz``: a tile each."""
+    cdef Py_ssize_t r, k
+    cdef double *z
+    cdef double J = 0.0, s, p
+    for r in range(count):
+        top[r] = -INFINITY  # a NaN score is never the top: its e^NaN makes the row NaN
+        total[r] = 0.0
+        yz[r] = 0.0
+    for k in range(K):
+        z = Z + k * T
+        for r in range(count):
+            z[r] = z[r] + b[k]
+            top[r] = z[r] if z[r] > top[r] else top[r]
+            yz[r] = yz[r] + Y[(start + r) * K + k] * z[r]
+    for k in range(K):
+        z = Z + k * T
+        for r in range(count):
+            z[r] = exp(z[r] - top[r])  # <= 1; NaN for a NaN score or an infinite top
+            total[r] = total[r] + z[r]
+    for r in range(count):
+        s = 1.0 if sw == NULL else sw[start + r]
+        J = J + s * ((top[r] + log(total[r])) - yz[r])
+        total[r] = 1.0 / total[r]
+    for k in range(K):
+        z = Z + k * T
+        for r in range(count):
+            s = 1.0 if sw == NULL else sw[start + r]
+            p = z[r] * total[r]
+            if P != NULL:
+                P[(start + r) * K + k] = p
+            z[r] = s * (p - Y[(start + r) * K + k])
+    return J
+
+
+cdef void mn_hess_weights(double *Z, Py_ssize_t T, Py_ssize_t count, Py_ssize_t K,
+                          Py_ssize_t start, const double *vb, const double *P,
+                          const double *sw, double *dot) noexcept nogil:
+    """The Hessian's step of a tile: ``Zv = Z + vb`` → ``T = s P ⊙ (Zv − Σ_k P_k Zv_k)`` in
+    place. ``dot``: a tile."""
+    cdef Py_ssize_t r, k
+    cdef double *z
+    cdef double s
+    for r in range(count):
+        dot[r] = 0.0
+    for k in range(K):
+        z = Z + k * T
+        for r in range(count):
+            z[r] = z[r] + vb[k]
+            dot[r] = dot[r] + P[(start + r) * K + k] * z[r]
+    for k in range(K):
+        z = Z + k * T
+        for r in range(count):
+            s = 1.0 if sw == NULL else sw[start + r]
+            z[r] = s * P[(start + r) * K + k] * (z[r] - dot[r])
+
+
+cdef double mn_chunk(bint loss, const floating *X, Py_ssize_t s0, Py_ssize_t s1,
+                     Py_ssize_t n, Py_ssize_t K, Py_ssize_t lo, Py_ssize_t hi, Plan plan,
+                     Py_ssize_t T, const double *W, const double *b, const double *Y,
+                     const double *sw, double *P, double *acc,
+                     double *tiles) noexcept nogil:
+    """Rows lo..hi, tile by tile (``T`` rows): ``acc`` (K, n + 1) = ``[Gᵀ X, Σ G]`` over
+    them (the Hessian pass: ``T``'s, ``P`` read); returns ``Σ s L`` (0 for the Hessian).
+    ``tiles``: (K + 3) T doubles, the scores and three rows of per-row values."""
+    cdef Py_ssize_t start = lo, count, k, r, width = n + 1
+    cdef const floating *origin
+    cdef double J = 0.0, g
+    cdef double *Z = tiles
+    cdef double *extra = tiles + K * T
+    memset(acc, 0, K * width * sizeof(double))
+    while start < hi:
+        count = min(T, hi - start)
+        origin = X + start * s1
+        for k in range(K):  # the tile from memory the first time, then from cache
+            z_tile(origin, s0, s1, n, count, plan, W + k * n, Z + k * T)
+        if loss:
+            J += mn_softmax(Z, T, count, K, start, b, Y, sw, P, extra, extra + T,
+                            extra + 2 * T)
+        else:
+            mn_hess_weights(Z, T, count, K, start, b, P, sw, extra)
+        for k in range(K):
+            dw_tile(origin, s0, s1, n, count, plan, Z + k * T, acc + k * width)
+            g = 0.0
+            for r in range(count):
+                g = g + Z[k * T + r]
+            acc[k * width + n] += g
+        start += count
+    return J
+
+
+cdef double mn_run(bint loss, const floating *X, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n,
+                   Py_ssize_t m, Py_ssize_t K, Plan plan, Py_ssize_t T, const double *W,
+                   const double *b, const double *Y, const double *sw, double *P,
+                   double *out, int n_chunks, double *scratch,
+                   Py_ssize_t size) noexcept nogil:
+    """The pass in ``n_chunks`` chunks of rows, one per thread (1: on the calling thread,
+    into ``out``). ``scratch``: ``size`` doubles per chunk, its accumulator and loss
+    (``pad_lines(K (n + 1) + 1)``) then its tiles. Returns ``Σ s L``."""
+    cdef Py_ssize_t j, cells = K * (n + 1), pad = pad_lines(K * (n + 1) + 1)
+    cdef double total
+    cdef double *base
+    cdef int c
+    if n_chunks <= 1:
+        return mn_chunk(loss, X, s0, s1, n, K, 0, m, plan, T, W, b, Y, sw, P, out,
+                        scratch + pad)
+    for c in prange(n_chunks, num_threads=n_chunks, schedule="static", chunksize=1):
+        base = scratch + c * size
+        base[cells] = mn_chunk(loss, X, s0, s1, n, K, c * m // n_chunks,
+                               (c + 1) * m // n_chunks, plan, T, W, b, Y, sw, P, base,
+                               base + pad)
+    for j in range(cells):  # each chunk's accumulator, in chunk order
+        total = 0.0
+        for c in range(n_chunks):
+            total = total + scratch[c * size + j]
+        out[j] = total
+    total = 0.0
+    for c in range(n_chunks):  # the loss
+        total = total + scratch[c * size + cells]
+    return total
+
+
+cdef double mn_dispatch(bint loss, W, b, X, Y, sw, P, out, int n_threads) except? -1.0:
+    """Arguments checked (``validation.check_multinomial_kernel``): choose the tiles and chunks, release the
+    GIL for the pass over X (n_samples, n_features), strides swapped to the course's."""
+    cdef bint single = X.dtype.char == 'f'
+    cdef Py_ssize_t itemsize = 4 if single else 8
+    cdef Py_ssize_t m = X.shape[0], n = X.shape[1], K = W.shape[0]
+    cdef Py_ssize_t s1 = X.strides[0] // itemsize, s0 = X.strides[1] // itemsize
+    cdef Plan plan = mn_plan(s0, s1, n, itemsize)
+    cdef Py_ssize_t T = min(plan.tile, m)
+    cdef int n_chunks = <int>max(1, min(<Py_ssize_t>n_threads, m // MIN_CHUNK_SAMPLES))
+    cdef Py_ssize_t size = pad_lines(K * (n + 1) + 1) + pad_lines((K + 3) * T)
+    cdef double[::1] scratch = np.empty(n_chunks * size)
+    cdef const double[:, ::1] W_view = W
+    cdef const double[::1] b_view = b
+    cdef const double[:, ::1] Y_view = Y if Y is not None else P
+    cdef const double[::1] sw_view = sw if sw is not None else b
+    cdef const double[:, ::1] P_view = P if P is not None else out  # the Hessian's: read
+    cdef double[:, ::1] out_view = out
+    cdef const double *Y_ptr = &Y_view[0, 0] if Y is not None else NULL
+    cdef const double *sw_ptr = &sw_view[0] if sw is not None else NULL
+    cdef double *P_ptr = <double *>&P_view[0, 0] if P is not None else NULL  # checked
+    cdef const float[:, :] X32 = X if single else None
+    cdef const double[:, :] X64 = None if single else X
+    cdef double result
+    if n_chunks > 1:
+        threads.started_threads()  # a fork from now on gets a serial child
+    with nogil:
+        if single:
+            result = mn_run(loss, &X32[0, 0], s0, s1, n, m, K, plan, T, &W_view[0, 0],
+                            &b_view[0], Y_ptr, sw_ptr, P_ptr, &out_view[0, 0], n_chunks,
+                            &scratch[0], size)
+        else:
+            result = mn_run(loss, &X64[0, 0], s0, s1, n, m, K, plan, T, &W_view[0, 0],
+                            &b_view[0], Y_ptr, sw_ptr, P_ptr, &out_view[0, 0], n_chunks,
+                            &scratch[0], size)
+    return result
+
+
+def multinomial_loss_gradient(W, b, X, Y, sw, grad, P=None, int n_threads=1):
+    """One pass over ``X`` (n_samples, n_features) at ``Z = X Wᵀ + b``: returns ``Σ s L``,
+    writes ``[Gᵀ X, Σ G]`` into ``grad`` (K, n_features + 1) and, if given, the softmax
+    into ``P`` (n_samples, K); see :mod:`._numpy_model`. A scipy.sparse ``X``:
+    :mod:`._cython_sparse`."""
+    if issparse(X):
+        from fastlr.backends import _cython_sparse
+        return _cython_sparse.multinomial_loss_gradient(W, b, X, Y, sw, grad, P, n_threads)
+    W, b, Y, sw, _ = validation.check_multinomial_kernel(W, b, X, Y, sw, grad, P)
+    return mn_dispatch(True, W, b, X, Y, sw, P, grad, n_threads)
+
+
+def multinomial_hessp(V, vb, X, P, sw, out, int n_threads=1):
+    """One pass over ``X``: ``out = [Tᵀ X, Σ T]``, ``T = s P ⊙ (Zv − Σ_k P_k Zv_k)`` at
+    ``Zv = X Vᵀ + vb`` (see :mod:`._numpy_model`). A scipy.sparse ``X``:
+    :mod:`._cython_sparse`."""
+    if issparse(X):
+        from fastlr.backends import _cython_sparse
+        return _cython_sparse.multinomial_hessp(V, vb, X, P, sw, out, n_threads)
+    if P is None:
+        raise ValueError("multinomial_hessp needs P")
+    V, vb, _, sw, _ = validation.check_multinomial_kernel(V, vb, X, None, sw, out, P)
+    mn_dispatch(False, V, vb, X, None, sw, P, out, n_threads)
 
 
 # --------------------------------------------------------------------------- helpers, tests

@@ -27,6 +27,11 @@ multiply-adds; no ``nnan``/``ninf``: NaN or inf in ``X`` reaches the result): su
 with the reference to ~1e-15 relative, not bit for bit. The activations are exact to a
 couple of ulps, without fastmath (see :mod:`fastlr.backends._numba_primitives`).
 
+**Multinomial** (:func:`multinomial_loss_gradient`, :func:`multinomial_hessp`): tiles of
+samples, each row's K scores (K dot products with W's rows, the row from L1; F order: per
+feature column of a block, K updates of the scores), its softmax (exact, libm), then its
+K gradient updates, while the tile is in cache; the same chunks and threads.
+
 **Threads**: ``n_threads`` chunks of samples, ``prange`` over them (Numba's pool), each with
 its own padded accumulator, summed in a fixed order; one chunk runs serial code on the
 calling thread. Compiled on first use and cached on disk.
@@ -34,12 +39,14 @@ calling thread. Compiled on first use and cached on disk.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import prange
 from numba.extending import overload
 from scipy.sparse import issparse
 
-from fastlr import threads
+from fastlr import threads, validation
 from fastlr.backends._numba_primitives import (
     FASTMATH,
     _activate,
@@ -48,7 +55,8 @@ from fastlr.backends._numba_primitives import (
     jit,
 )
 
-__all__ = ["MIN_CHUNK_SAMPLES", "WIDE_FEATURES", "hessian_diagonal", "hessp", "loss_gradient"]
+__all__ = ["MIN_CHUNK_SAMPLES", "WIDE_FEATURES", "hessian_diagonal", "hessp", "loss_gradient",
+           "multinomial_hessp", "multinomial_loss_gradient"]
 
 #: C order with at least this many features: four samples per sweep over w and the gradient
 #: (each sample is long: their traffic matters); fewer: L1-sized tiles of samples
@@ -335,3 +343,218 @@ def hessian_diagonal(X, h, out, n_threads=1):
         raise TypeError("hessian_diagonal takes a scipy.sparse X")
     from fastlr.backends import _numba_sparse
     return _numba_sparse.hessian_diagonal(X, h, out, n_threads)
+
+
+# --------------------------------------------------------------------------- multinomial
+#
+# The K-class kernels of the contract (_numpy_model), one pass over X: a tile of rows at a
+# time, its scores Z (rows × K), each row's softmax, then Gᵀ x added into the accumulator
+# (K, n + 1) (the last column: Σ G) while the tile is in cache. Rows contiguous (C order):
+# per row, its K dot products with W's rows and its K gradient updates, the row from L1;
+# features contiguous (F order): per feature column of a block, its K updates of the scores
+# and K dot products with G's columns, the block from L2; other strides: along the smaller.
+# ``mode`` (run time: one compilation serves both passes) says which pass runs and whether
+# sw and P are given (else empty arrays stand for them, never read).
+
+MN_WEIGHTED, MN_WRITE_P, MN_HESSP = 1, 2, 4
+_NO_ROWS = np.empty((0, 0))  # stands for an absent Y or P
+_NONE = np.empty(0)  # stands for absent sample weights
+#: rows contiguous: bytes of X in one tile (from L1 while the tile is worked on)
+MN_TILE_BYTES = 16 * 1024
+MN_TILE_MAX = 64
+
+
+@jit(nogil=True, error_model="numpy")
+def _softmax_row(z, i, b, Y, sw, P, mode):
+    """Sample ``i`` at its scores ``z`` (K, ``b`` not added yet), overwritten with ``G_i =
+    s (P_i − Y_i)`` (``P_i`` written when ``mode`` says); returns ``s L_i``. The Hessian's
+    (``mode & MN_HESSP``; ``b`` is ``vb``, ``P`` read): ``T_i = s P_i ⊙ (Zv_i − P_i·Zv_i)``,
+    returns 0. Exact (no fastmath); shared with :mod:`._numba_sparse`."""
+    K = z.size
+    s = sw[i] if mode & MN_WEIGHTED else 1.0
+    if mode & MN_HESSP:
+        dot = 0.0
+        for k in range(K):
+            z[k] += b[k]
+            dot += P[i, k] * z[k]
+        for k in range(K):
+            z[k] = s * P[i, k] * (z[k] - dot)
+        return 0.0
+    top = -np.inf
+    yz = 0.0
+    for k in range(K):
+        z[k] += b[k]
+        if z[k] > top:  # a NaN score is never the top: its e^NaN makes the row NaN
+            top = z[k]
+        yz += Y[i, k] * z[k]
+    total = 0.0
+    for k in range(K):
+        z[k] = math.exp(z[k] - top)
+        total += z[k]
+    inv = 1.0 / total
+    for k in range(K):
+        p = z[k] * inv
+        if mode & MN_WRITE_P:
+            P[i, k] = p
+        z[k] = s * (p - Y[i, k])
+    return s * ((top + math.log(total)) - yz)
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _mn_scores_rows(W, X, start, count, Z):
+    """``Z[r] = W x_{start+r}`` (rows contiguous): K dot products per row."""
+    K, n = W.shape
+    for r in range(count):
+        x = X[start + r]
+        for k in range(K):
+            w = W[k]
+            acc = 0.0
+            for j in range(n):
+                acc += w[j] * x[j]
+            Z[r, k] = acc
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _mn_gradient_rows(X, start, count, Z, acc):
+    """``acc[k, :n] += Σ_r Z[r, k] x_{start+r}`` (rows contiguous)."""
+    n = X.shape[1]
+    K = Z.shape[1]
+    for r in range(count):
+        x = X[start + r]
+        for k in range(K):
+            g = Z[r, k]
+            a = acc[k]
+            for j in range(n):
+                a[j] += g * x[j]
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _mn_scores_columns(W, X, start, count, Zc):
+    """``Zc[k, r] = W[k]·x_{start+r}`` (features contiguous; ``Zc`` class-major): per
+    feature column, K updates of a class's scores along the column."""
+    K, n = W.shape
+    Zc[:, :count] = 0.0
+    for j in range(n):
+        column = X[start:start + count, j]
+        for k in range(K):
+            w = W[k, j]
+            z = Zc[k]
+            for r in range(count):
+                z[r] += w * column[r]
+
+
+@jit(fastmath=FASTMATH, nogil=True, error_model="numpy")
+def _mn_gradient_columns(X, start, count, Zc, acc):
+    """``acc[k, :n] += Σ_r Zc[k, r] x_{start+r}`` (features contiguous): per feature
+    column, its K dot products with the classes' rows of ``Zc``."""
+    n = X.shape[1]
+    K = Zc.shape[0]
+    for j in range(n):
+        column = X[start:start + count, j]
+        for k in range(K):
+            g = Zc[k]
+            total = 0.0
+            for r in range(count):
+                total += column[r] * g[r]
+            acc[k, j] += total
+
+
+@jit(nogil=True, error_model="numpy")
+def _mn_samples(W, b, X, Y, sw, P, mode, lo, hi, acc):
+    """Rows lo..hi of the pass: adds ``[Gᵀ X, Σ G]`` into ``acc`` (K, n + 1 or more);
+    returns ``Σ s L`` over them."""
+    K, n = W.shape
+    along_rows = abs(X.strides[1]) <= abs(X.strides[0])
+    if along_rows:
+        tile = max(1, min(MN_TILE_MAX, MN_TILE_BYTES // max(1, n * X.itemsize)))
+    else:
+        tile = max(MIN_BLOCK, min(8192, BLOCK_BYTES // (n * X.itemsize)))
+    tile = max(1, min(tile, hi - lo))
+    Z = np.empty((tile, K))  # the softmax's rows
+    Zc = np.empty((K, 0 if along_rows else tile))  # class-major, for the columns' sweeps
+    J = 0.0
+    for start in range(lo, hi, tile):
+        count = min(tile, hi - start)
+        if along_rows:
+            _mn_scores_rows(W, X, start, count, Z)
+        else:
+            _mn_scores_columns(W, X, start, count, Zc)
+            Z[:count] = Zc[:, :count].T
+        for r in range(count):
+            z = Z[r]
+            J += _softmax_row(z, start + r, b, Y, sw, P, mode)
+            for k in range(K):
+                acc[k, n] += z[k]
+        if along_rows:
+            _mn_gradient_rows(X, start, count, Z, acc)
+        else:
+            Zc[:, :count] = Z[:count].T
+            _mn_gradient_columns(X, start, count, Zc, acc)
+    return J
+
+
+@jit(nogil=True, error_model="numpy")
+def _mn_serial(W, b, X, Y, sw, P, mode, out):
+    """The whole pass on the calling thread, into ``out`` (K, n + 1); returns ``Σ s L``."""
+    out[:] = 0.0
+    return _mn_samples(W, b, X, Y, sw, P, mode, 0, X.shape[0], out)
+
+
+# Its own prange, called from Python only (numba#8578: see _chunked_pass above).
+@jit(nogil=True, error_model="numpy", parallel=_parallel_options())
+def _mn_parallel(W, b, X, Y, sw, P, mode, out, n_chunks):
+    """The pass in ``n_chunks`` chunks of rows, ``prange`` over them, each into its own
+    accumulator (padded: no two chunks write to one cache line), added in chunk order."""
+    K, n = W.shape
+    m = X.shape[0]
+    parts = np.zeros((n_chunks, K, n + 1 + 8))
+    losses = np.zeros((n_chunks, 8))
+    for c in prange(n_chunks):
+        losses[c, 0] = _mn_samples(W, b, X, Y, sw, P, mode, c * m // n_chunks,
+                                   (c + 1) * m // n_chunks, parts[c])
+    out[:] = 0.0
+    J = 0.0
+    for c in range(n_chunks):  # a fixed order
+        for k in range(K):
+            for j in range(n + 1):
+                out[k, j] += parts[c, k, j]
+        J += losses[c, 0]
+    return J
+
+
+def _mn_run(W, b, X, Y, sw, P, mode, out, n_threads):
+    """The pass on ``n_threads`` chunks (fewer when the samples are few)."""
+    args = (W, b, X, _NO_ROWS if Y is None else Y, _NONE if sw is None else sw,
+            _NO_ROWS if P is None else P, mode, out)
+    n_chunks = max(1, min(int(n_threads), X.shape[0] // MIN_CHUNK_SAMPLES))
+    if n_chunks == 1:
+        return float(_mn_serial(*args))
+    threads.started_threads()  # a fork from now on gets a serial child
+    return float(_mn_parallel(*args, n_chunks))
+
+
+def multinomial_loss_gradient(W, b, X, Y, sw, grad, P=None, n_threads=1):
+    """One pass over ``X`` (n_samples, n_features) at ``Z = X Wᵀ + b``: returns ``Σ s L``,
+    writes ``[Gᵀ X, Σ G]`` into ``grad`` (K, n_features + 1) and, if given, the softmax
+    into ``P`` (n_samples, K); see :mod:`._numpy_model`. A scipy.sparse ``X``:
+    :mod:`._numba_sparse`."""
+    if issparse(X):
+        from fastlr.backends import _numba_sparse
+        return _numba_sparse.multinomial_loss_gradient(W, b, X, Y, sw, grad, P, n_threads)
+    W, b, Y, sw, _ = validation.check_multinomial_kernel(W, b, X, Y, sw, grad, P)
+    mode = (MN_WEIGHTED if sw is not None else 0) | (MN_WRITE_P if P is not None else 0)
+    return _mn_run(W, b, X, Y, sw, P, mode, grad, n_threads)
+
+
+def multinomial_hessp(V, vb, X, P, sw, out, n_threads=1):
+    """One pass over ``X``: ``out = [Tᵀ X, Σ T]``, ``T = s P ⊙ (Zv − Σ_k P_k Zv_k)`` at
+    ``Zv = X Vᵀ + vb`` (see :mod:`._numpy_model`). A scipy.sparse ``X``:
+    :mod:`._numba_sparse`."""
+    if issparse(X):
+        from fastlr.backends import _numba_sparse
+        return _numba_sparse.multinomial_hessp(V, vb, X, P, sw, out, n_threads)
+    if P is None:
+        raise ValueError("multinomial_hessp needs P")
+    V, vb, _, sw, _ = validation.check_multinomial_kernel(V, vb, X, None, sw, out, P)
+    mode = MN_HESSP | (MN_WEIGHTED if sw is not None else 0)
+    _mn_run(V, vb, X, None, sw, P, mode, out, n_threads)

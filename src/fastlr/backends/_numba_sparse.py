@@ -22,6 +22,10 @@ Zen 5). The activations are libm's ``exp``/``log1p``.
 Whether ``sw`` and ``h`` are given, and which pass runs, is a run-time ``mode``: one
 compilation per dtype of ``data``, ``indices``, ``indptr`` serves both passes.
 
+**Multinomial** (:func:`multinomial_loss_gradient`, :func:`multinomial_hessp`): the same
+passes with K scores per sample (``W`` read transposed), the softmax per sample
+(``_numba_model``'s) and (n_features, K) accumulators.
+
 **Threads**: ``n_threads`` chunks (fewer when the samples are few, see
 :data:`MIN_CHUNK_SAMPLES`) balanced by non-zeros along ``indptr``, ``prange`` over them, each
 with its own padded accumulator (CSR: gradient; CSC: scores), summed in a fixed order: a
@@ -38,9 +42,17 @@ import numpy as np
 from numba import prange
 
 from fastlr import threads, validation
+from fastlr.backends._numba_model import (
+    _NO_ROWS,
+    MN_HESSP,
+    MN_WEIGHTED,
+    MN_WRITE_P,
+    _softmax_row,
+)
 from fastlr.backends._numba_primitives import _parallel_options, jit
 
-__all__ = ["hessian_diagonal", "hessp", "loss_gradient"]
+__all__ = ["hessian_diagonal", "hessp", "loss_gradient", "multinomial_hessp",
+           "multinomial_loss_gradient"]
 
 #: each thread gets at least this many samples: fastlr.threads' rule
 MIN_CHUNK_SAMPLES = threads.MIN_CHUNK_SAMPLES
@@ -254,3 +266,187 @@ def hessian_diagonal(X, h, out, n_threads=1):
     preconditioner), one pass over the non-zeros; returns ``(0.0, 0.0)``."""
     validation.check_sparse_kernel(X, out, out, (h,))
     return _run(out, 0.0, X, _NONE, _NONE, h, DIAG, out, n_threads)
+
+
+# --------------------------------------------------------------------------- multinomial
+#
+# The K-class kernels of the contract (_numpy_model), on the same chunks. W is read
+# transposed, Wt (n, K), and the CSR accumulators are (n, K): a stored entry touches K
+# contiguous doubles. CSR: one pass, row by row (its K scores, the softmax, Σ G ⊗ x); CSC:
+# the scores scattered (column chunks, each into its own part), the softmax (sample
+# chunks), the gathers (column chunks). The softmax is _numba_model's, shared.
+
+
+@jit(nogil=True, error_model="numpy")
+def _mn_csr_rows(Wt, b, data, indices, indptr, Y, sw, P, mode, lo, hi, acc, bsum, z):
+    """Rows lo..hi: ``acc`` (n, K) += Σ G_i ⊗ x_i, ``bsum`` (K) += Σ G_i; returns Σ s L."""
+    K = Wt.shape[1]
+    J = 0.0
+    for i in range(lo, hi):
+        start, stop = indptr[i], indptr[i + 1]
+        z[:] = 0.0
+        for p in range(start, stop):
+            x = data[p]
+            w = Wt[np.uintp(indices[p])]
+            for k in range(K):
+                z[k] += x * w[k]
+        J += _softmax_row(z, i, b, Y, sw, P, mode)
+        for k in range(K):
+            bsum[k] += z[k]
+        for p in range(start, stop):
+            x = data[p]
+            a = acc[np.uintp(indices[p])]
+            for k in range(K):
+                a[k] += z[k] * x
+    return J
+
+
+@jit(nogil=True, error_model="numpy")
+def _mn_csr_serial(Wt, b, data, indices, indptr, Y, sw, P, mode, out, m):
+    n, K = Wt.shape
+    acc = np.zeros((n + 1, K))  # the last row: Σ G
+    J = _mn_csr_rows(Wt, b, data, indices, indptr, Y, sw, P, mode, 0, m, acc[:n], acc[n],
+                     np.empty(K))
+    out[:] = acc.T
+    return J
+
+
+@jit(nogil=True, error_model="numpy", parallel=_parallel_options())
+def _mn_csr_parallel(Wt, b, data, indices, indptr, Y, sw, P, mode, out, m, starts):
+    n, K = Wt.shape
+    n_chunks = starts.size - 1
+    parts = np.zeros((n_chunks, n + 2 + PAD, K))  # rows: n of acc, Σ G, z, then padding
+    losses = np.zeros((n_chunks, PAD))
+    for c in prange(n_chunks):
+        part = parts[c]
+        losses[c, 0] = _mn_csr_rows(Wt, b, data, indices, indptr, Y, sw, P, mode,
+                                    starts[c], starts[c + 1], part[:n], part[n],
+                                    part[n + 1])
+    out[:] = 0.0
+    J = 0.0
+    for c in range(n_chunks):  # a fixed order
+        for j in range(n + 1):
+            for k in range(K):
+                out[k, j] += parts[c, j, k]
+        J += losses[c, 0]
+    return J
+
+
+@jit(nogil=True, error_model="numpy")
+def _mn_csc_scores(Wt, data, indices, indptr, lo, hi, Z):
+    """``Z`` (m, K) = Σ_j X[:, j] ⊗ W[:, j] over the columns lo..hi."""
+    K = Wt.shape[1]
+    Z[:] = 0.0
+    for j in range(lo, hi):
+        w = Wt[j]
+        for p in range(indptr[j], indptr[j + 1]):
+            x = data[p]
+            zi = Z[np.uintp(indices[p])]
+            for k in range(K):
+                zi[k] += x * w[k]
+
+
+@jit(nogil=True, error_model="numpy")
+def _mn_csc_samples(parts, b, Y, sw, P, mode, lo, hi, G, bsum):
+    """Samples lo..hi: their scores (the parts summed in chunk order) → ``G``'s rows,
+    ``bsum`` (K) = Σ G_i; returns Σ s L. ``G`` may be ``parts[0]``."""
+    K = G.shape[1]
+    J = 0.0
+    bsum[:] = 0.0
+    for i in range(lo, hi):
+        g = G[i]
+        for k in range(K):
+            acc = parts[0, i, k]
+            for c in range(1, parts.shape[0]):
+                acc += parts[c, i, k]
+            g[k] = acc
+        J += _softmax_row(g, i, b, Y, sw, P, mode)
+        for k in range(K):
+            bsum[k] += g[k]
+    return J
+
+
+@jit(nogil=True, error_model="numpy")
+def _mn_csc_gather(data, indices, indptr, G, lo, hi, out, a):
+    """``out[k, j] = Σ_i X[i, j] G[i, k]`` for the columns lo..hi; ``a``: K doubles."""
+    K = G.shape[1]
+    for j in range(lo, hi):
+        a[:] = 0.0
+        for p in range(indptr[j], indptr[j + 1]):
+            x = data[p]
+            g = G[np.uintp(indices[p])]
+            for k in range(K):
+                a[k] += x * g[k]
+        for k in range(K):
+            out[k, j] = a[k]
+
+
+@jit(nogil=True, error_model="numpy")
+def _mn_csc_serial(Wt, b, data, indices, indptr, Y, sw, P, mode, out, m):
+    n, K = Wt.shape
+    parts = np.empty((1, m, K))
+    _mn_csc_scores(Wt, data, indices, indptr, 0, n, parts[0])
+    bsum = np.empty(K)
+    J = _mn_csc_samples(parts, b, Y, sw, P, mode, 0, m, parts[0], bsum)
+    _mn_csc_gather(data, indices, indptr, parts[0], 0, n, out, np.empty(K))
+    out[:, n] = bsum
+    return J
+
+
+@jit(nogil=True, error_model="numpy", parallel=_parallel_options())
+def _mn_csc_parallel(Wt, b, data, indices, indptr, Y, sw, P, mode, out, m, starts):
+    n, K = Wt.shape
+    n_chunks = starts.size - 1
+    parts = np.empty((n_chunks, m + PAD, K))  # padded: chunks write to lines of their own
+    for c in prange(n_chunks):  # column chunks, each scattering into its own scores
+        _mn_csc_scores(Wt, data, indices, indptr, starts[c], starts[c + 1], parts[c, :m])
+    G = np.empty((m, K))
+    blocks = np.empty((n_chunks, 2 * K + PAD))  # per chunk: Σ G, its loss, a
+    for c in prange(n_chunks):  # sample chunks
+        blocks[c, K] = _mn_csc_samples(parts[:, :m], b, Y, sw, P, mode, c * m // n_chunks,
+                                       (c + 1) * m // n_chunks, G, blocks[c, :K])
+    for c in prange(n_chunks):  # column chunks: each writes its own out[:, j]
+        _mn_csc_gather(data, indices, indptr, G, starts[c], starts[c + 1], out,
+                       blocks[c, K + 1:2 * K + 1])
+    J = 0.0
+    for k in range(K):
+        out[k, n] = 0.0
+    for c in range(n_chunks):  # a fixed order
+        for k in range(K):
+            out[k, n] += blocks[c, k]
+        J += blocks[c, K]
+    return J
+
+
+def _mn_run(W, b, X, Y, sw, P, mode, out, n_threads):
+    m = X.shape[0]
+    n_chunks = max(1, min(int(n_threads), m // MIN_CHUNK_SAMPLES))
+    Wt = np.ascontiguousarray(W.T)  # (n, K): a feature's K coefficients side by side
+    args = (Wt, b, X.data, X.indices, X.indptr, _NO_ROWS if Y is None else Y,
+            _NONE if sw is None else sw, _NO_ROWS if P is None else P, mode, out, m)
+    if n_chunks == 1:
+        return float((_mn_csr_serial if X.format == "csr" else _mn_csc_serial)(*args))
+    threads.started_threads()  # a fork from now on gets a serial child
+    parallel = _mn_csr_parallel if X.format == "csr" else _mn_csc_parallel
+    return float(parallel(*args, _starts(X.indptr, n_chunks)))
+
+
+def multinomial_loss_gradient(W, b, X, Y, sw, grad, P=None, n_threads=1):
+    """One pass over the non-zeros of ``X`` (CSC: two) at ``Z = X Wᵀ + b``: returns
+    ``Σ s L``, writes ``[Gᵀ X, Σ G]`` into ``grad`` (K, n_features + 1) and, if given, the
+    softmax into ``P`` (n_samples, K); see :mod:`._numpy_model`."""
+    if Y is None:
+        raise ValueError("multinomial_loss_gradient needs Y")
+    W, b, Y, sw, _ = validation.check_multinomial_kernel(W, b, X, Y, sw, grad, P)
+    mode = (MN_WEIGHTED if sw is not None else 0) | (MN_WRITE_P if P is not None else 0)
+    return _mn_run(W, b, X, Y, sw, P, mode, grad, n_threads)
+
+
+def multinomial_hessp(V, vb, X, P, sw, out, n_threads=1):
+    """One pass over the non-zeros of ``X`` (CSC: two): ``out = [Tᵀ X, Σ T]``,
+    ``T = s P ⊙ (Zv − Σ_k P_k Zv_k)`` at ``Zv = X Vᵀ + vb`` (see :mod:`._numpy_model`)."""
+    if P is None:
+        raise ValueError("multinomial_hessp needs P")
+    V, vb, _, sw, _ = validation.check_multinomial_kernel(V, vb, X, None, sw, out, P)
+    mode = MN_HESSP | (MN_WEIGHTED if sw is not None else 0)
+    _mn_run(V, vb, X, None, sw, P, mode, out, n_threads)

@@ -31,13 +31,40 @@ allowed. It is read in place (no copy of its non-zeros). Here SciPy's products d
 compiled backends' sparse kernels are in ``_cython_sparse`` and ``_numba_sparse``, one
 pass over the non-zeros (CSR; CSC: two), and their ``loss_gradient``/``hessp`` hand a
 sparse ``X`` to them.
+
+**Multinomial** (``K`` classes, the softmax cross-entropy): two more functions, on the same
+``X`` (dense or sparse, as above), ``s`` the sample weights:
+
+``multinomial_loss_gradient(W, b, X, Y, sw, grad, P=None, n_threads=1) -> Σ s L``
+    ``W`` (K, n_features) and ``b`` (K,) float64, ``Y`` (n_samples, K) one-hot float64,
+    ``sw`` (n_samples,) float64 or None (unit weights). ``Z = X Wᵀ + b``, the stable softmax
+    ``P = softmax(Z)`` (the row's largest score subtracted first), ``L_i = log Σ_k e^{Z_ik}
+    − Σ_k Y_ik Z_ik``. Writes into ``grad`` (K, n_features + 1) ``grad[:, :n] = Gᵀ X`` with
+    ``G = s (P − Y)`` and ``grad[:, n] = Σ_i G_i`` (the intercept's column; the caller
+    ignores it without an intercept) and, when ``P`` (n_samples, K) is given, the
+    probabilities into it (the Hessian needs them).
+``multinomial_hessp(V, vb, X, P, sw, out, n_threads=1) -> None``
+    ``V`` (K, n_features), ``vb`` (K,): ``Zv = X Vᵀ + vb``, ``T = s P ⊙ (Zv − Σ_k P_ik Zv_ik)``
+    (per sample); writes ``out[:, :n] = Tᵀ X`` and ``out[:, n] = Σ_i T_i`` into ``out``
+    (K, n_features + 1).
+
+The outputs (``grad``, ``out``, ``P``) are C-contiguous float64 arrays of exactly those
+shapes, ``Y`` and ``sw`` too (else ValueError); ``W``, ``b``, ``V`` and ``vb`` are read as
+contiguous float64 (a copy of K × n_features when they are not). The compiled modules do
+each in one pass over ``X`` (sparse CSC: two), several rows at a time: the K scores of each
+row, the softmax (K exps), then ``G_ik x_i`` added into each class's accumulator while the
+rows are in cache. :func:`fastlr.validation.check_multinomial_kernel` checks the arguments
+for all of them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["activations", "hessian_diagonal", "hessp", "loss_gradient"]
+from fastlr import validation
+
+__all__ = ["activations", "hessian_diagonal", "hessp", "loss_gradient",
+           "multinomial_hessp", "multinomial_loss_gradient"]
 
 
 # NaN/inf in X make the sums NaN (the estimator then says where they are): no warnings
@@ -95,3 +122,52 @@ def hessian_diagonal(X, h, out, n_threads=1):
         else:
             out += squared.T @ h[lo:lo + step]
     return 0.0, 0.0
+
+
+# --------------------------------------------------------------------------- multinomial
+
+
+def _scores(X, W, b):
+    """``X Wᵀ + b`` (n_samples, K) in float64, the product in X's dtype (a new array)."""
+    Z = X @ W.T.astype(X.dtype, copy=False)
+    return np.asarray(Z, dtype=np.float64) + b
+
+
+def _add_rows_times_X(X, G, out):
+    """``out[:, :n] = Gᵀ X``, ``out[:, n] = Σ_i G_i``."""
+    n = X.shape[1]
+    out[:, :n] = np.asarray(X.T @ G.astype(X.dtype, copy=False)).T
+    out[:, n] = G.sum(axis=0)
+
+
+@np.errstate(invalid="ignore", over="ignore")
+def multinomial_loss_gradient(W, b, X, Y, sw, grad, P=None, n_threads=1):
+    """See the module docstring."""
+    W, b, Y, sw, _ = validation.check_multinomial_kernel(W, b, X, Y, sw, grad, P)
+    Z = _scores(X, W, b)
+    top = Z.max(axis=1, keepdims=True)
+    E = np.exp(Z - top)
+    total = E.sum(axis=1, keepdims=True)
+    E /= total
+    loss = (top[:, 0] + np.log(total[:, 0])) - np.einsum("ik,ik->i", Y, Z)
+    G = E - Y
+    if sw is not None:
+        G *= sw[:, None]
+        loss *= sw
+    _add_rows_times_X(X, G, grad)
+    if P is not None:
+        P[:] = E
+    return float(loss.sum())
+
+
+@np.errstate(invalid="ignore", over="ignore")
+def multinomial_hessp(V, vb, X, P, sw, out, n_threads=1):
+    """See the module docstring."""
+    if P is None:
+        raise ValueError("multinomial_hessp needs P")
+    V, vb, _, sw, _ = validation.check_multinomial_kernel(V, vb, X, None, sw, out, P)
+    Zv = _scores(X, V, vb)
+    T = P * (Zv - np.einsum("ik,ik->i", P, Zv)[:, None])
+    if sw is not None:
+        T *= sw[:, None]
+    _add_rows_times_X(X, T, out)

@@ -1,0 +1,126 @@
+"""scikit-learn's parameters, as :class:`fastlr.LogisticRegression` (and its CV) take them:
+the penalty from ``C``, ``l1_ratio`` and the deprecated ``penalty``, scikit-learn's solver
+names, class weights, and scikit-learn's wording of the warnings its tests check.
+
+scikit-learn ≥ 1.8 writes "no penalty" as ``C=np.inf`` and chooses the penalty with
+``l1_ratio`` (0: L2, 1: L1, between: elastic net); ``penalty`` is deprecated, still
+accepted with a FutureWarning. fastlr follows the same rules with the same warnings.
+
+Solver names (the choice): fastlr's own are ``"auto"``, ``"lbfgs"``, ``"newton-cg"``,
+``"newton-gram"`` and ``"gd"``. scikit-learn's ``"newton-cholesky"`` minimizes the same
+objective by Newton's method: it is accepted as a name for fastlr's Newton solver
+(``"newton-cg"``; ``solver_`` says what ran). ``"sag"``, ``"saga"`` and ``"liblinear"``
+are refused with the equivalent named: sag/saga reach the same L2 optimum as fastlr's
+solvers do (scikit-learn needs them for L1 and elastic net, which fastlr does not have
+yet); liblinear penalizes the intercept (``intercept_scaling``), another objective.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+#: scikit-learn's solver names that fastlr takes as names for one of its own
+ALIASES = {"newton-cholesky": "newton-cg"}
+#: scikit-learn's solver names that fastlr refuses, with why and what to use instead
+REFUSED = {
+    "sag": "fastlr has no stochastic average gradient; solver='auto', 'lbfgs' or "
+           "'newton-cg' reach the same L2 optimum",
+    "saga": "fastlr has no SAGA; for an L2 penalty solver='auto', 'lbfgs' or 'newton-cg' "
+            "reach the same optimum (fastlr has no L1 or elastic-net solver yet)",
+    "liblinear": "liblinear penalizes the intercept (intercept_scaling), another objective; "
+                 "fastlr's solver='auto', 'lbfgs' or 'newton-cg' minimize scikit-learn's "
+                 "objective of its other solvers (with fit_intercept=False the two agree)",
+}
+
+
+def penalty(estimator) -> str | None:
+    """``"l2"``, ``"l1"``, ``"elasticnet"`` or None from ``C``, ``l1_ratio`` and the
+    deprecated ``penalty``, with scikit-learn's FutureWarnings and checks."""
+    given, l1_ratio, C = estimator.penalty, estimator.l1_ratio, estimator.C
+    if given == "deprecated":
+        if l1_ratio is None or l1_ratio == 0:
+            chosen = "l2"
+            if l1_ratio is None:
+                warnings.warn("'l1_ratio=None' was deprecated in version 1.8 and will "
+                              "trigger an error in 1.10. Use 0<=l1_ratio<=1 instead.",
+                              FutureWarning, stacklevel=3)
+        elif l1_ratio == 1:
+            chosen = "l1"
+        else:
+            chosen = "elasticnet"
+        return None if C == np.inf else chosen
+    warnings.warn("'penalty' was deprecated in version 1.8 and will be removed in 1.10. To "
+                  "avoid this warning, leave 'penalty' set to its default value and use "
+                  "'l1_ratio' or 'C' instead. Use l1_ratio=0 instead of penalty='l2', "
+                  "l1_ratio=1 instead of penalty='l1', l1_ratio set to a float between 0 "
+                  "and 1 instead of penalty='elasticnet', and C=np.inf instead of "
+                  "penalty=None.", FutureWarning, stacklevel=3)
+    if given != "elasticnet" and l1_ratio is not None and 0 < l1_ratio < 1:
+        warnings.warn(f"l1_ratio parameter is only used when penalty is 'elasticnet'. Got "
+                      f"(penalty={given})", stacklevel=3)
+    if (given == "l2" and l1_ratio != 0) or (given == "l1" and l1_ratio != 1):
+        warnings.warn(f"Inconsistent values: penalty={given} with l1_ratio={l1_ratio}. "
+                      "penalty is deprecated. Please use l1_ratio only.", stacklevel=3)
+    if given == "elasticnet" and l1_ratio is None:
+        raise ValueError("l1_ratio must be specified when penalty is elasticnet.")
+    if given is None:
+        if C != 1.0:
+            warnings.warn("Setting penalty=None will ignore the C and l1_ratio parameters",
+                          stacklevel=3)
+        return None
+    return None if C == np.inf else given
+
+
+def check_penalty(chosen: str | None) -> None:
+    """L1 and elastic net: a clear error until fastlr has their solvers."""
+    if chosen in ("l1", "elasticnet"):
+        raise ValueError(f"fastlr has no L1 or elastic-net solver yet (penalty {chosen!r} "
+                         "from l1_ratio > 0): use l1_ratio=0 (an L2 penalty) or C=np.inf "
+                         "(none), or scikit-learn's solver='saga' for this penalty")
+
+
+def solver(name: str, dual: bool) -> str:
+    """fastlr's solver for ``name`` (scikit-learn's or fastlr's), or ValueError."""
+    if name in REFUSED:
+        raise ValueError(f"solver={name!r} is not available in fastlr: {REFUSED[name]}")
+    if dual:
+        raise ValueError(f"Solver {name} supports only dual=False, got dual={dual}")
+    return ALIASES.get(name, name)
+
+
+def n_jobs(value) -> None:
+    """scikit-learn's FutureWarning for ``n_jobs`` (no effect since 1.8; fastlr's threads:
+    ``n_threads``)."""
+    if value is not None:
+        warnings.warn("'n_jobs' has no effect since 1.8 and will be removed in 1.10. You "
+                      f"provided 'n_jobs={value}', please leave it unspecified.",
+                      FutureWarning, stacklevel=3)
+
+
+def sample_weights(class_weight, classes, y, sample_weight):
+    """``sample_weight`` times each sample's class weight (``"balanced"``: the total weight
+    over ``n_classes ·`` its class's weight, or a dict by class label), scikit-learn's rule
+    (its ``compute_class_weight`` given the sample weights)."""
+    if class_weight is None:
+        return sample_weight
+    from sklearn.utils.class_weight import compute_class_weight
+
+    weights = compute_class_weight(class_weight, classes=classes, y=y,
+                                   sample_weight=sample_weight)
+    return sample_weight * weights[np.searchsorted(classes, y)]
+
+
+def not_converged(solver_name: str, n_iter: int, reason: str, asked: str = "") -> str:
+    """The ConvergenceWarning's text, in scikit-learn's words ("… failed to converge …
+    Increase the number of iterations"; asked for as ``"newton-cholesky"``: that solver's
+    "Newton solver did not converge after N iterations")."""
+    if asked == "newton-cholesky":
+        return (f"Newton solver did not converge after {n_iter} iterations ({solver_name}: "
+                f"{reason or 'tol not met'}). Increase the number of iterations (max_iter) "
+                "or scale the data.")
+    return (f"{solver_name} failed to converge after {n_iter} iteration(s) "
+            f"({reason or 'tol not met'}). Increase the number of iterations (max_iter) or "
+            "scale the data as shown in: "
+            "https://scikit-learn.org/stable/modules/preprocessing.html")
