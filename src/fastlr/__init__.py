@@ -37,6 +37,7 @@ __version__ = "0.2.0"  # the one place: pyproject.toml reads it from here
 __all__ = [
     "BackendUnavailable",
     "LogisticRegression",
+    "LogisticRegressionCV",
     "Implementation",
     "ImplementationInfo",
     "accuracy",
@@ -55,16 +56,22 @@ __all__ = [
 ]
 
 
+#: the estimators, each imported (with scikit-learn) the first time it is asked for
+_ESTIMATORS = {"LogisticRegression": "fastlr.estimator", "LogisticRegressionCV": "fastlr.cv"}
+
+
 def __getattr__(name):
-    if name == "LogisticRegression":  # scikit-learn is imported only when asked for
+    if name in _ESTIMATORS:  # scikit-learn is imported only when asked for
+        import importlib
+
         try:
-            from fastlr.estimator import LogisticRegression
+            estimator = getattr(importlib.import_module(_ESTIMATORS[name]), name)
         except ImportError as error:
             from fastlr._install import pip_install
 
             raise ImportError(
-                "fastlr.LogisticRegression needs scikit-learn, an optional dependency: "
+                f"fastlr.{name} needs scikit-learn, an optional dependency: "
                 f"{pip_install('sklearn')} ({error})") from error
-        globals()[name] = LogisticRegression
-        return LogisticRegression
+        globals()[name] = estimator
+        return estimator
     raise AttributeError(f"module 'fastlr' has no attribute {name!r}")
