@@ -252,7 +252,7 @@ def test_scikit_learn_warnings(binary, params, category, message):
 
 @pytest.mark.parametrize("l1_ratios", [(0.5,), (1,), (0, 1)])
 def test_l1_and_elastic_net_refused(binary, l1_ratios):
-    with pytest.raises(ValueError, match="no L1 or elastic-net solver yet"):
+    with pytest.raises(ValueError, match="no L1 or elastic-net path yet"):
         quiet(l1_ratios=l1_ratios).fit(*binary)
 
 

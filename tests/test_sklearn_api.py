@@ -66,16 +66,19 @@ def test_c_inf_is_no_penalty_and_penalty_is_deprecated(imbalanced):
         LR(l1_ratio=None).fit(X, y)
 
 
-@pytest.mark.parametrize("params", [{"l1_ratio": 1.0}, {"l1_ratio": 0.5}])
-def test_l1_and_elastic_net_are_a_clear_error_until_they_land(imbalanced, params):
-    with pytest.raises(ValueError, match="no L1 or elastic-net solver yet"):
-        LR(**params).fit(*imbalanced)
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg", "newton-gram"])
+def test_l1_takes_owl_qn_and_the_smooth_solvers_say_so(imbalanced, solver):
+    with pytest.raises(ValueError, match=f"Solver {solver} supports only 'l2' or None"):
+        LR(l1_ratio=1.0, solver=solver).fit(*imbalanced)
+    with pytest.raises(ValueError, match="'owl-qn' is fastlr's L1 and elastic-net solver"):
+        LR(solver="owl-qn").fit(*imbalanced)
+    assert LR(l1_ratio=0.5).fit(*imbalanced).solver_ == "owl-qn"
 
 
 def test_scikit_learns_solver_names(imbalanced):
     X, y = imbalanced
     assert LR(solver="newton-cholesky").fit(X, y).solver_ == "newton-cg"
-    for name, equivalent in [("sag", "lbfgs"), ("saga", "lbfgs"),
+    for name, equivalent in [("sag", "lbfgs"), ("saga", "OWL-QN"),
                              ("liblinear", "penalizes the intercept")]:
         with pytest.raises(ValueError, match=f"solver='{name}' is not available.*{equivalent}"):
             LR(solver=name).fit(X, y)

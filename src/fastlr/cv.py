@@ -260,7 +260,10 @@ default="auto"
                           "l1_ratios set to floats between 0 and 1 instead of "
                           "penalty='elasticnet', and Cs=(np.inf,) instead of penalty=None.",
                           FutureWarning, stacklevel=3)
-        sklearn_api.check_penalty(penalty)
+        if penalty in ("l1", "elasticnet"):
+            raise ValueError("fastlr.LogisticRegressionCV has no L1 or elastic-net path yet "
+                             "(l1_ratios other than 0): use fastlr.LogisticRegression("
+                             "l1_ratio=...) per C, or l1_ratios=(0,) here")
         if l1_ratios is not None and self.penalty != "deprecated":
             warnings.warn("l1_ratios parameter is only used when penalty is 'elasticnet'. "
                           f"Got (penalty={penalty})", stacklevel=3)

@@ -25,7 +25,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from fastlr import objective, on_dask, registry, sklearn_api, solvers, threads
+from fastlr import objective, on_dask, registry, sklearn_api, solvers, solvers_l1, threads
 from fastlr.backends.numpy_ import sigmoid
 
 #: solver="auto" takes newton-gram when its two n_samples² matrices take at most this
@@ -169,7 +169,7 @@ default="auto"
         "intercept_scaling": [Interval(Real, 0, None, closed="neither")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "random_state": ["random_state"],
-        "solver": [StrOptions({"auto", *solvers.SOLVERS, *sklearn_api.ALIASES,
+        "solver": [StrOptions({"auto", "owl-qn", *solvers.SOLVERS, *sklearn_api.ALIASES,
                                *sklearn_api.REFUSED})],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
@@ -232,8 +232,8 @@ default="auto"
         started = time.perf_counter()
         self._validate_params()
         penalty = sklearn_api.penalty(self)  # from C, l1_ratio, the deprecated penalty
-        sklearn_api.check_penalty(penalty)
         solver = sklearn_api.solver(self.solver, self.dual)
+        sklearn_api.check_penalty(penalty, solver)
         sklearn_api.n_jobs(self.n_jobs)
         if on_dask.is_dask_array(X):
             problem, X, check_finite = self._dask_problem(X, y, sample_weight, penalty)
@@ -244,7 +244,7 @@ default="auto"
         self.solver_ = self._choose_solver(X, x0, solver, penalty)
         limiter = threads.limit_blas(1) if isinstance(problem, objective.Binary) else None
         try:
-            result = self._solve(problem, x0)
+            result = self._solve(problem, x0, penalty)
         except objective.NotFinite as error:
             check_finite()
             raise ValueError(f"the objective overflowed to {error.args[0]} although X is "
@@ -350,11 +350,17 @@ default="auto"
             raise ValueError("This solver needs samples of at least 2 classes in the data, "
                              f"but the data contains only one class: {classes[0]!r}")
 
+    def _l1_ratio(self, penalty):
+        """ρ, the L1 share of the penalty: 0 (L2 or none), 1 (L1), ``l1_ratio``."""
+        return {"l1": 1.0, "elasticnet": float(self.l1_ratio or 0.0)}.get(penalty, 0.0)
+
     def _l2(self, total_weight, penalty):
-        """λ = 1 / (C Σ s), or 0 without a penalty."""
+        """λ (1 − ρ) with λ = 1 / (C Σ s): the L2 part; 0 without a penalty."""
         if not total_weight > 0:
             raise ValueError("sample_weight must not be all zero")
-        return 1.0 / (self.C * total_weight) if penalty == "l2" else 0.0
+        if penalty is None:
+            return 0.0
+        return (1.0 - self._l1_ratio(penalty)) / (self.C * total_weight)
 
     def _remedy(self):
         if self.solver_ == "gd":
@@ -383,6 +389,8 @@ default="auto"
             raise ValueError("solver='newton-gram' needs two classes and an L2 penalty; got "
                              f"{self.classes_.size} classes, C={self.C!r}: use "
                              "solver='newton-cg' or 'auto'")
+        if penalty in ("l1", "elasticnet"):
+            return "owl-qn"  # sklearn_api.check_penalty: the only solver taking them
         if solver != "auto":
             return solver
         n_samples, n_features = X.shape
@@ -394,7 +402,11 @@ default="auto"
             return "lbfgs"
         return "newton-cg"
 
-    def _solve(self, problem, x0):
+    def _solve(self, problem, x0, penalty):
+        if self.solver_ == "owl-qn":  # λ ρ, with λ = 1 / (C Σ s) = scale / C
+            return solvers_l1.owlqn(problem, x0, l1=self._l1_ratio(penalty) * problem.scale
+                                    / self.C, tol=self.tol, max_iter=self.max_iter,
+                                    verbose=self.verbose)
         if self.solver_ == "gd":
             return solvers.gd(problem, x0, learning_rate=self.learning_rate,
                               max_iter=self.max_iter, verbose=self.verbose)

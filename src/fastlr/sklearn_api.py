@@ -11,8 +11,9 @@ Solver names (the choice): fastlr's own are ``"auto"``, ``"lbfgs"``, ``"newton-c
 objective by Newton's method: it is accepted as a name for fastlr's Newton solver
 (``"newton-cg"``; ``solver_`` says what ran). ``"sag"``, ``"saga"`` and ``"liblinear"``
 are refused with the equivalent named: sag/saga reach the same L2 optimum as fastlr's
-solvers do (scikit-learn needs them for L1 and elastic net, which fastlr does not have
-yet); liblinear penalizes the intercept (``intercept_scaling``), another objective.
+solvers do (for L1 and elastic net, ``l1_ratio > 0``, fastlr's solver is OWL-QN,
+:mod:`fastlr.solvers_l1`); liblinear penalizes the intercept (``intercept_scaling``),
+another objective.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ ALIASES = {"newton-cholesky": "newton-cg"}
 REFUSED = {
     "sag": "fastlr has no stochastic average gradient; solver='auto', 'lbfgs' or "
            "'newton-cg' reach the same L2 optimum",
-    "saga": "fastlr has no SAGA; for an L2 penalty solver='auto', 'lbfgs' or 'newton-cg' "
-            "reach the same optimum (fastlr has no L1 or elastic-net solver yet)",
+    "saga": "fastlr has no SAGA; solver='auto' reaches the same optimum (for L1 and elastic "
+            "net, l1_ratio > 0, it is fastlr's OWL-QN)",
     "liblinear": "liblinear penalizes the intercept (intercept_scaling), another objective; "
                  "fastlr's solver='auto', 'lbfgs' or 'newton-cg' minimize scikit-learn's "
                  "objective of its other solvers (with fit_intercept=False the two agree)",
@@ -73,12 +74,16 @@ def penalty(estimator) -> str | None:
     return None if C == np.inf else given
 
 
-def check_penalty(chosen: str | None) -> None:
-    """L1 and elastic net: a clear error until fastlr has their solvers."""
-    if chosen in ("l1", "elasticnet"):
-        raise ValueError(f"fastlr has no L1 or elastic-net solver yet (penalty {chosen!r} "
-                         "from l1_ratio > 0): use l1_ratio=0 (an L2 penalty) or C=np.inf "
-                         "(none), or scikit-learn's solver='saga' for this penalty")
+def check_penalty(chosen: str | None, solver_name: str) -> None:
+    """L1 and elastic net take fastlr's OWL-QN (``"auto"`` or ``"owl-qn"``); the smooth
+    solvers take L2 or none (scikit-learn's wording); OWL-QN takes only L1 and elastic net."""
+    if chosen in ("l1", "elasticnet") and solver_name not in ("auto", "owl-qn"):
+        raise ValueError(f"Solver {solver_name} supports only 'l2' or None penalties, got "
+                         f"{chosen} penalty. fastlr's solver for L1 and elastic net is "
+                         "'owl-qn' (solver='auto' takes it)")
+    if solver_name == "owl-qn" and chosen not in ("l1", "elasticnet"):
+        raise ValueError(f"solver='owl-qn' is fastlr's L1 and elastic-net solver (l1_ratio > "
+                         f"0); got penalty {chosen!r}: use solver='auto'")
 
 
 def solver(name: str, dual: bool) -> str:

@@ -3,8 +3,9 @@
 is skipped (each with its reason) and what is a known failure (``xfail(strict=True)``,
 reported: a fix makes it XPASS, which fails, so the entry must then be removed).
 
-The skip list names only what fastlr does not have on purpose: L1 and elastic net (a later
-issue), the solvers it refuses (fastlr.sklearn_api.REFUSED, with their reasons), array-API
+The skip list names only what fastlr does not have on purpose: L1 and elastic net by saga
+or liblinear, or in a CV path (a later issue), the solvers it refuses
+(fastlr.sklearn_api.REFUSED, with their reasons), array-API
 namespaces that are not installed, and scikit-learn's private helpers (not estimator
 behaviour). Any other failure is a finding: KNOWN_FAILURES, never SKIP.
 """
@@ -19,8 +20,9 @@ from fastlr.sklearn_api import REFUSED
 
 HERE = Path(__file__).resolve().parent
 
-L1 = ("fastlr has no L1 or elastic-net penalty yet (l1_ratio > 0, penalty 'l1'/"
-      "'elasticnet'): a later issue")
+L1 = ("L1 / elastic net through scikit-learn's saga or liblinear (refused: fastlr's L1 "
+      "solver is OWL-QN, solver='auto'), or LogisticRegressionCV's l1_ratios (no L1 path "
+      "yet)")
 PRIVATE = ("scikit-learn's private helper ({}), not estimator behaviour: fastlr has no "
            "equivalent to replace it with")
 
