@@ -27,7 +27,6 @@ import warnings
 
 import numpy as np
 
-from fastlr.bench.fit_models import climb, timed_fit
 from fastlr.bench.fit_sparse import (
     AFFORDABLE,
     LADDER,
@@ -35,6 +34,8 @@ from fastlr.bench.fit_sparse import (
     Ladder,
     _error,
     _openmp_kept,
+    climb,
+    repeat_chosen,
     select,
     table,
 )
@@ -234,16 +235,7 @@ def measure(X, y, C, repeats=3, budget=30.0, n_threads=1, log=print):
                              reference=first is not None and group is early and index == 0,
                              log=log)
                 done.append((contender, ladder))
-            _, choices = select(ladders, TARGET)
-            again = [(c, ladder, choices[ladder.name].fit) for c, ladder in done
-                     if choices[ladder.name].reached]
-            for _, ladder, fit in again:
-                ladder.seconds.append(fit.seconds)
-            for _ in range(repeats - 1):  # round robin: a slow spell of the machine is shared
-                for contender, ladder, fit in again:
-                    if fit.seconds <= AFFORDABLE:
-                        ladder.seconds.append(timed_fit(contender, X, y, fit.tol, fit.max_iter,
-                                                        objective_only).seconds)
+            repeat_chosen(done, ladders, X, y, TARGET, repeats, objective_only)
     _, choices = select(ladders, TARGET)
     for ladder in ladders:
         fit = choices[ladder.name].fit

@@ -44,15 +44,12 @@ from fastlr.bench.fit import C
 from fastlr.bench.fit_sparse import (
     AFFORDABLE,
     LADDER,
-    MAX_ITER,
     TARGET,
     Contender,
-    Fit,
     Ladder,
     _error,
-    ladder_done,
-    next_max_iter,
-    select,
+    climb,
+    repeat_chosen,
     table,
 )
 from fastlr.bench.formatting import format_ratio, format_time
@@ -251,42 +248,8 @@ def multinomial_contenders(n_threads):
 
 
 # ----------------------------------------------------------------------------- protocol
-# fit_sparse.climb and fit_sparse.measure with the objective pluggable: a contender's fit
+# fit_sparse's protocol (climb, repeat_chosen) with the objective given: a contender's fit
 # returns (params, n_iter) and objective_of(params, X, y) is its objective.
-
-def timed_fit(contender, X, y, tol, max_iter, objective_of):
-    threads.settle()  # the previous contender's idle threads stop spinning
-    start = time.perf_counter()
-    params, n_iter = contender.fit(X, y, tol, max_iter)
-    seconds = time.perf_counter() - start
-    return Fit(tol, seconds, objective_of(params, X, y), n_iter, max_iter)
-
-
-def climb(contender, ladder, X, y, rel, budget, best, objective_of, reference=False,
-          log=print):
-    """:func:`fastlr.bench.fit_sparse.climb` with ``objective_of``: fit ``contender`` at
-    the tolerances of :data:`LADDER` until :func:`ladder_done`; returns the best
-    objective so far."""
-    max_iter = MAX_ITER
-    for tol in LADDER:
-        try:
-            fit = timed_fit(contender, X, y, tol, max_iter, objective_of)
-        except Exception as error:  # a contender's failure is its row's note
-            ladder.error = _error(error)
-            log(f"  {ladder.name:34s} tol {tol:g}: {ladder.error}")
-            break
-        ladder.fits.append(fit)
-        best = min(best, fit.objective)
-        log(f"  {ladder.name:34s} tol {tol:<6g} {format_time(fit.seconds):>9s}  objective "
-            f"{fit.objective:.15g}" + (f"  ({fit.n_iter} iterations)" if fit.n_iter else ""))
-        why = ladder_done(fit, best, rel, budget, reference)
-        if why:
-            if why != "reached":
-                ladder.notes.append(why)
-            break
-        max_iter = next_max_iter(fit, budget)
-    return best
-
 
 def measure_ladders(contenders, X, y, rel, repeats, budget, objective_of, reference=REFERENCE,
                     dtype="float64", log=print):
@@ -323,16 +286,7 @@ def measure_ladders(contenders, X, y, rel, repeats, budget, objective_of, refere
             describe = getattr(contender.fit, "describe", None)
             if describe and describe():
                 ladder.notes.insert(0, describe())
-        _, choices = select(ladders, rel)
-        again = [(c, ladder, choices[ladder.name].fit) for c, ladder in pool
-                 if choices[ladder.name].reached]
-        for _, ladder, fit in again:
-            ladder.seconds.append(fit.seconds)
-        for _ in range(repeats - 1):  # round robin: a slow spell of the machine is shared
-            for contender, ladder, fit in again:
-                if fit.seconds <= AFFORDABLE:
-                    ladder.seconds.append(timed_fit(contender, X, y, fit.tol, fit.max_iter,
-                                                    objective_of).seconds)
+        repeat_chosen(pool, ladders, X, y, rel, repeats, objective_of)
     return ladders
 
 

@@ -279,12 +279,19 @@ def load_sparse_shape(name, dtype):
 
 # ----------------------------------------------------------------------------- protocol
 
-def _timed_fit(contender, X, y, tol, max_iter):
+def no_intercept_objective(coef, X, y):
+    """The sparse rows' objective of a contender's coefficients (no intercept)."""
+    return objective(coef, [0.0], X, y)
+
+
+def timed_fit(contender, X, y, tol, max_iter, objective_of=no_intercept_objective):
+    """One timed fit; its objective ``objective_of(params, X, y)`` computed here, untimed
+    (``params``: what the contender's fit returns first)."""
     threads.settle()  # the previous contender's idle threads stop spinning
     start = time.perf_counter()
-    coef, n_iter = contender.fit(X, y, tol, max_iter)
+    params, n_iter = contender.fit(X, y, tol, max_iter)
     seconds = time.perf_counter() - start
-    return Fit(tol, seconds, objective(coef, [0.0], X, y), n_iter, max_iter)
+    return Fit(tol, seconds, objective_of(params, X, y), n_iter, max_iter)
 
 
 def _error(error):
@@ -292,13 +299,14 @@ def _error(error):
     return text if len(text) <= 160 else text[:157] + "…"
 
 
-def climb(contender, ladder, X, y, rel, budget, best, reference=False, log=print):
+def climb(contender, ladder, X, y, rel, budget, best, objective_of=no_intercept_objective,
+          reference=False, log=print):
     """Fit ``contender`` at the tolerances of :data:`LADDER` until :func:`ladder_done`;
     returns the best objective so far."""
     max_iter = MAX_ITER
     for tol in LADDER:
         try:
-            fit = _timed_fit(contender, X, y, tol, max_iter)
+            fit = timed_fit(contender, X, y, tol, max_iter, objective_of)
         except Exception as error:  # a contender's failure is its row's note
             ladder.error = _error(error)
             log(f"  {ladder.name:34s} tol {tol:g}: {ladder.error}")
@@ -358,17 +366,24 @@ def measure(shape, dtype, repeats=3, peer_budget=30.0, n_threads=1, log=print):
             describe = getattr(contender.fit, "describe", None)
             if describe and describe():
                 ladder.notes.insert(0, describe())
-        _, choices = select(ladders, rel)
-        again = [(c, ladder, choices[ladder.name].fit) for c, ladder in pool
-                 if choices[ladder.name].reached]
-        for _, ladder, fit in again:
-            ladder.seconds.append(fit.seconds)
-        for _ in range(repeats - 1):  # round robin: a slow spell of the machine is shared
-            for contender, ladder, fit in again:
-                if fit.seconds <= AFFORDABLE:
-                    ladder.seconds.append(_timed_fit(contender, X, y, fit.tol, fit.max_iter)
-                                          .seconds)
+        repeat_chosen(pool, ladders, X, y, rel, repeats)
     return ladders, description, summary
+
+
+def repeat_chosen(pool, ladders, X, y, rel, repeats, objective_of=no_intercept_objective):
+    """Each ``(contender, ladder)`` of ``pool`` that reached the optimum: its chosen fit
+    timed ``repeats`` times in all (round robin: a slow spell of the machine is shared),
+    those taking at most :data:`AFFORDABLE` seconds."""
+    _, choices = select(ladders, rel)
+    again = [(c, ladder, choices[ladder.name].fit) for c, ladder in pool
+             if choices[ladder.name].reached]
+    for _, ladder, fit in again:
+        ladder.seconds.append(fit.seconds)
+    for _ in range(repeats - 1):
+        for contender, ladder, fit in again:
+            if fit.seconds <= AFFORDABLE:
+                ladder.seconds.append(timed_fit(contender, X, y, fit.tol, fit.max_iter,
+                                                objective_of).seconds)
 
 
 def table(ladders, rel):
