@@ -81,7 +81,7 @@ def test_saturated_z_gives_finite_exact_cost(implementation, reference, sign):
     Y = np.array([[0.0, 1.0, 0.0, 1.0]])
     grads, cost = implementation.propagate(w, 0.0, X, Y)
     z = sign * np.array([40.0, 60.0, 80.0, 100.0])
-    exact = np.mean(np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))) - Y[0] * z)
+    exact = np.mean((np.maximum(z, 0) - Y[0] * z) + np.log1p(np.exp(-np.abs(z))))
     assert np.isfinite(cost) and np.isfinite(grads["dw"]).all()
     np.testing.assert_allclose(cost, exact, rtol=1e-14)
     assert_matches(implementation, reference, w, 0.0, X, Y)

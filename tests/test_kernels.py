@@ -217,7 +217,7 @@ def test_saturated_z_gives_the_exact_finite_cost(path, sign):
     Y = np.array([0.0, 1.0, 0.0, 1.0])
     dw, db, cost = path.kernel(w, 0.0, X, Y)
     z = sign * np.array([40.0, 60.0, 80.0, 100.0])
-    exact = np.mean(np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))) - Y * z)
+    exact = np.mean((np.maximum(z, 0) - Y * z) + np.log1p(np.exp(-np.abs(z))))
     dz = np.where(z >= 0, 1.0, 0.0) - Y  # σ(z) rounds to 0 or 1 here
     assert np.isfinite(cost) and np.isfinite(db) and np.isfinite(dw).all()
     np.testing.assert_allclose(cost, exact, rtol=1e-14)

@@ -18,7 +18,7 @@ def loop_reference(w, b, X, y, sw):
     for i in range(m):
         z = b + sum(float(X[i, j]) * float(w[j]) for j in range(n))
         a = 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
-        loss += sw[i] * (max(z, 0.0) + math.log1p(math.exp(-abs(z))) - y[i] * z)
+        loss += sw[i] * ((max(z, 0.0) - y[i] * z) + math.log1p(math.exp(-abs(z))))
         dz = sw[i] * (a - y[i])
         db += dz
         for j in range(n):

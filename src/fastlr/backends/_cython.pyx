@@ -114,9 +114,12 @@ cdef inline double sigmoid(double z) noexcept nogil:
     return e / (1.0 + e)
 
 
-cdef inline double log1pexp(double z) noexcept nogil:
-    """``log(1 + e^z)`` without overflow: ``max(z, 0) + log1p(e^-|z|)`` (NaN stays NaN)."""
-    return (z if z > 0.0 else 0.0) + log1p(exp(-fabs(z)))
+cdef inline double cross_entropy(double z, double y) noexcept nogil:
+    """The loss of one example, ``log(1 + e^z) - y z`` without overflow, the reference's
+    arithmetic: ``(max(z, 0) - y z) + log1p(e^-|z|)`` (NaN stays NaN), the cancelling terms
+    grouped first — exact for y in {0, 1}, where ``max(z, 0) + log1p(e^-|z|) - y z`` gives
+    0.0 for y = 1, z = 35 (not 6.3e-16)."""
+    return ((z if z > 0.0 else 0.0) - y * z) + log1p(exp(-fabs(z)))
 
 
 # --------------------------------------------------------------------------- loop variant
@@ -133,7 +136,7 @@ cdef void loop_by_example(const floating[:, :] X, const double *w, double b, con
         for j in range(n_x):
             z += w[j] * X[j, i]
         a = sigmoid(z)
-        J += log1pexp(z) - Y[i] * z
+        J += cross_entropy(z, Y[i])
         dz = a - Y[i]
         for j in range(n_x):
             dw[j] += X[j, i] * dz
@@ -157,7 +160,7 @@ cdef void loop_by_feature(const floating[:, :] X, const double *w, double b, con
             Z[i] += w[j] * X[j, i]
     for i in range(m):
         a = sigmoid(Z[i])
-        J += log1pexp(Z[i]) - Y[i] * Z[i]
+        J += cross_entropy(Z[i], Y[i])
         dZ[i] = a - Y[i]
         db_sum += dZ[i]
     for j in range(n_x):  # a second sweep: dw[j] = Σ_i X[j, i] dZ[i]
@@ -267,7 +270,7 @@ cdef void vectorized(const floating[:, :] X, const double *w, double b, const do
     for i in range(m):  # A = σ(Z)
         dZ[i] = sigmoid(Z[i])
     for i in range(m):  # cost = Σ L / m
-        J += log1pexp(Z[i]) - Y[i] * Z[i]
+        J += cross_entropy(Z[i], Y[i])
     for i in range(m):  # dZ = A - Y
         dZ[i] = dZ[i] - Y[i]
     # dw = X dZᵀ / m

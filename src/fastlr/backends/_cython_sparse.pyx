@@ -104,7 +104,7 @@ cdef inline double sample(bint loss, double z, Py_ssize_t i, const double *y, co
     s = 1.0 if sw == NULL else sw[i]
     e = exp(-fabs(z))  # in (0, 1]: never overflows
     u = 1.0 / (1.0 + e)
-    sums[0] += s * (((z if z > 0.0 else 0.0) + log1p(e)) - y[i] * z)
+    sums[0] += s * (((z if z > 0.0 else 0.0) - y[i] * z) + log1p(e))  # grouped: y = 1 exact
     if keep_h:
         h[i] = s * e * u * u
     t = s * ((u if z >= 0.0 else e * u) - y[i])

@@ -350,7 +350,7 @@ def _activations(z, y, sw, h, start, count, b, dz, loss):
         e = _exp_nonpositive(-abs(zk))  # in (0, 1]: never overflows
         u = 1.0 / (1.0 + e)
         dz[k] = s * ((u if zk >= 0.0 else e * u) - ys[k])
-        loss[k] = s * ((max(zk, 0.0) + _log1p_unit(e)) - ys[k] * zk)
+        loss[k] = s * ((max(zk, 0.0) - ys[k] * zk) + _log1p_unit(e))  # grouped: y = 1 exact
         if h is not None:
             hs[k] = s * (e * u) * u
 

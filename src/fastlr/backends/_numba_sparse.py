@@ -78,7 +78,8 @@ def _activation(z, i, y, sw, h, mode):
     a = u if z >= 0.0 else e * u
     if mode & WRITE_H:
         h[i] = s * (e * u) * u
-    return s * ((max(z, 0.0) + math.log1p(e)) - y[i] * z), s * (a - y[i])
+    # the cancelling terms grouped first: exact for y = 1, large z
+    return s * ((max(z, 0.0) - y[i] * z) + math.log1p(e)), s * (a - y[i])
 
 
 @jit(nogil=True, error_model="numpy")

@@ -86,7 +86,7 @@ def activations(z, y, sw):
     e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
     u = 1.0 / (1.0 + e)
     a = np.where(z >= 0.0, u, e * u)
-    loss = sw * ((np.maximum(z, 0.0) + np.log1p(e)) - y * z)
+    loss = sw * ((np.maximum(z, 0.0) - y * z) + np.log1p(e))  # grouped: exact for y = 1
     return float(loss.sum()), sw * (a - y), sw * e * u * u
 
 

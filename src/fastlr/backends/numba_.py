@@ -75,7 +75,7 @@ from fastlr.backends._numba_primitives import (
 )
 
 __all__ = [
-    "KERNELS", "OPTIMIZERS", "WIDE_FEATURES", "log1pexp",
+    "KERNELS", "OPTIMIZERS", "WIDE_FEATURES", "log1pexp", "loss",
     "optimize_fused", "optimize_fused_chunks", "optimize_loop", "optimize_vectorized",
     "propagate_fused", "propagate_fused_chunks", "propagate_fused_kernel",
     "propagate_fused_serial_kernel", "propagate_loop_kernel", "propagate_vectorized_kernel",
@@ -98,6 +98,14 @@ def sigmoid(z):
 def log1pexp(z):
     """``log(1 + e^z)`` without overflow: ``max(z, 0) + log1p(e^-|z|)``."""
     return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+@jit(nogil=True)
+def loss(z, y):
+    """Cross-entropy of one example, the reference's arithmetic:
+    ``(max(z, 0) - y z) + log1p(e^-|z|)``, the cancelling terms grouped first (exact for
+    y in {0, 1}: ``log1pexp(z) - y z`` would give 0.0 for y = 1, z = 35)."""
+    return (max(z, 0.0) - y * z) + math.log1p(math.exp(-abs(z)))
 
 
 @jit(nogil=True)
@@ -125,7 +133,7 @@ def _loop_by_example(w, b, X, Y):
         for j in range(n_x):
             z += w[j] * X[j, i]
         a = sigmoid(z)
-        J += log1pexp(z) - Y[i] * z
+        J += loss(z, Y[i])
         dz = a - Y[i]
         for j in range(n_x):
             dw[j] += X[j, i] * dz
@@ -146,7 +154,7 @@ def _loop_by_feature(w, b, X, Y):
     dZ = np.empty(m)
     for i in range(m):
         a = sigmoid(Z[i])
-        J += log1pexp(Z[i]) - Y[i] * Z[i]
+        J += loss(Z[i], Y[i])
         dZ[i] = a - Y[i]
         db += dZ[i]
     dw = np.zeros(n_x)
@@ -167,7 +175,8 @@ def propagate_vectorized_kernel(w, b, X, Y):
     Z = _as_float64(np.dot(_in_dtype_of(w, X), X)) + b  # Z = wᵀX + b
     e = np.exp(-np.abs(Z))  # in (0, 1]: never overflows
     A = np.where(Z >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))  # A = σ(Z), stable
-    cost = np.sum(np.maximum(Z, 0.0) + np.log1p(e) - Y * Z) / m  # stable log(1 + e^Z) - Y Z
+    # stable log(1 + e^Z) - Y Z, the cancelling terms grouped first (exact for Y in {0, 1})
+    cost = np.sum((np.maximum(Z, 0.0) - Y * Z) + np.log1p(e)) / m
     dZ = A - Y
     dw = _as_float64(np.dot(X, _in_dtype_of(dZ, X))) / m  # dw = X dZᵀ / m
     db = np.sum(dZ) / m

@@ -14,7 +14,7 @@
 
 import numpy as np
 
-from fastlr.backends.python_ import log1pexp
+from fastlr.backends.python_ import loss
 from fastlr.backends.python_ import sigmoid as sigmoid_scalar
 
 
@@ -41,7 +41,7 @@ def propagate_loop(w, b, X, Y):
         for j in range(n_x):
             z += w[j] * X[j, i]
         a = sigmoid_scalar(z)
-        J += log1pexp(z) - Y[i] * z
+        J += loss(z, Y[i])  # (max(z, 0) - y z) + log1p(e^-|z|), the reference's
         dz = a - Y[i]
         for j in range(n_x):
             dw[j] += X[j, i] * dz
@@ -54,7 +54,8 @@ def propagate_vectorized(w, b, X, Y):
     m = X.shape[1]
     Z = np.dot(w.astype(X.dtype, copy=False), X).astype(np.float64) + b
     A = sigmoid(Z)
-    cost = np.sum(np.logaddexp(0.0, Z) - Y * Z) / m  # stable log(1 + e^Z) - Y Z
+    # stable log(1 + e^Z) - Y Z, the cancelling terms grouped first (exact for Y in {0, 1})
+    cost = np.sum((np.maximum(Z, 0.0) - Y * Z) + np.log1p(np.exp(-np.abs(Z)))) / m
     dZ = A - Y
     dw = np.dot(X, dZ.astype(X.dtype, copy=False)).astype(np.float64) / m
     db = np.sum(dZ) / m

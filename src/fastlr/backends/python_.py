@@ -10,7 +10,8 @@
 
 Both read ``X`` once into nested lists (``X.tolist()``), which costs a fraction of the
 loop that follows. The cost is computed in the stable form
-``L(z, y) = log(1 + e^z) - y*z``: the lecture's ``-(y log a + (1-y) log(1-a))`` without
+``L(z, y) = log(1 + e^z) - y*z``, evaluated as ``(max(z, 0) - y*z) + log1p(e^-|z|)`` (see
+:func:`loss`): the lecture's ``-(y log a + (1-y) log(1-a))`` without
 rounding ``a`` first (the slide's formula loses digits once ``1 - a`` is a few ulps and gives
 ``inf``/``nan`` once ``a`` rounds to 1.0, ``z >~ 36.74`` in float64;
 see docs/course-api.md, "The cost").
@@ -28,14 +29,13 @@ def sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
-def log1pexp(z: float) -> float:
-    """``log(1 + e^z)`` without overflow: ``max(z, 0) + log1p(e^-|z|)``."""
-    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
-
-
 def loss(z: float, y: float) -> float:
-    """Cross-entropy of one example from its ``z`` (stable form of the lecture's L(a, y))."""
-    return log1pexp(z) - y * z
+    """Cross-entropy of one example from its ``z`` (stable form of the lecture's L(a, y)):
+    ``log(1 + e^z) - y z`` without overflow, as ``(max(z, 0) - y z) + log1p(e^-|z|)``. The
+    terms that cancel are grouped first: for y in {0, 1} the bracket is exactly 0 or
+    ``|z|``, so ``y = 1``, large ``z`` keeps its digits (``max(z, 0) + log1p(e^-|z|) - y z``
+    gives 0.0 at ``z = 35``, not 6.3e-16)."""
+    return (max(z, 0.0) - y * z) + math.log1p(math.exp(-abs(z)))
 
 
 def propagate_loop(w, b, X, Y):
