@@ -1,6 +1,8 @@
-"""L1 and elastic net (``l1_ratio > 0``, fastlr's OWL-QN): scikit-learn's objective and
-optimum (against its saga at a tight tolerance), the support, the KKT conditions at the
-returned point, the limits l1_ratio → 0 and 1, dense and sparse X, weights, classes."""
+"""L1 and elastic net (``l1_ratio > 0``, fastlr's proximal Newton and OWL-QN):
+scikit-learn's objective and optimum (against its saga and liblinear at a tight
+tolerance), the support, the KKT conditions at the returned point, the limits l1_ratio → 0
+and 1, dense and sparse X, weights, classes; the proximal Newton's kernels against dense
+references."""
 
 import warnings
 
@@ -27,7 +29,7 @@ def objective(model, X, y, C, rho, sample_weight=None):
     """scikit-learn's objective: C Σ s L + ρ‖w‖₁ + ½(1 − ρ)‖w‖², two classes."""
     s = np.ones(len(y)) if sample_weight is None else sample_weight
     w = model.coef_.ravel().astype(np.float64)
-    z = X @ w + float(model.intercept_[0])
+    z = X @ w + float(np.ravel(model.intercept_)[0])
     labels = (y == model.classes_[1]).astype(np.float64)
     loss = float(np.sum(s * (np.logaddexp(0.0, z) - labels * z)))
     return C * loss + rho * float(np.abs(w).sum()) + 0.5 * (1 - rho) * float(w @ w)
@@ -39,21 +41,135 @@ def saga(X, y, **params):
         return SklearnLR(solver="saga", tol=1e-12, max_iter=200_000, **params).fit(X, y)
 
 
+_SAGA = {}
+
+
+def saga_once(X, y, **params):
+    """saga's fit of ``data`` for ``params``, computed once per module."""
+    key = tuple(sorted(params.items()))
+    if key not in _SAGA:
+        _SAGA[key] = saga(X, y, **params)
+    return _SAGA[key]
+
+
+def as_form(X, form):
+    return {"dense": X, "csr": sparse.csr_matrix(X), "csc": sparse.csc_matrix(X)}[form]
+
+
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("rho, C", [(1.0, 0.05), (0.5, 0.1)])
-@pytest.mark.parametrize("form", ["dense", "csr"])
-def test_the_optimum_and_support_of_scikit_learn(data, rho, C, fit_intercept, form):
+@pytest.mark.parametrize("form", ["dense", "csr", "csc"])
+@pytest.mark.parametrize("solver", ["prox-newton", "owl-qn"])
+def test_the_optimum_and_support_of_scikit_learn(data, rho, C, fit_intercept, form, solver):
     X, y = data
-    Xf = sparse.csr_matrix(X) if form == "csr" else X
-    ours = LR(l1_ratio=rho, C=C, tol=1e-8, fit_intercept=fit_intercept,
-             max_iter=2000).fit(Xf, y)
-    theirs = saga(X, y, l1_ratio=rho, C=C, fit_intercept=fit_intercept)
-    assert ours.solver_ == "owl-qn"
+    ours = LR(l1_ratio=rho, C=C, tol=1e-8, fit_intercept=fit_intercept, solver=solver,
+             max_iter=2000).fit(as_form(X, form), y)
+    theirs = saga_once(X, y, l1_ratio=rho, C=C, fit_intercept=fit_intercept)
+    assert ours.solver_ == solver
     ours_f, theirs_f = objective(ours, X, y, C, rho), objective(theirs, X, y, C, rho)
     assert ours_f <= theirs_f * (1 + 1e-9)
     assert 0 < np.count_nonzero(ours.coef_) < X.shape[1]  # a sparse solution
     np.testing.assert_array_equal(ours.coef_ != 0, np.abs(theirs.coef_) > 1e-8)
     np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=2e-5)
+
+
+def sparse_problem(seed):
+    """A CSR problem with a few informative columns among many rare ones (text-like)."""
+    rng = np.random.default_rng(seed)
+    X = sparse.random(2000, 300, density=0.03, format="csr", random_state=rng)
+    X.data = rng.uniform(0.5, 2.0, X.nnz)
+    z = X[:, :10] @ rng.standard_normal(10) * 2
+    y = (rng.random(2000) < 1 / (1 + np.exp(-z))).astype(int)
+    return X, y
+
+
+@pytest.mark.parametrize("dataset", ["classification", "sparse-0", "sparse-1"])
+@pytest.mark.parametrize("solver", ["prox-newton", "owl-qn"])
+def test_the_optimum_and_support_of_liblinear_without_intercept(data, dataset, solver):
+    """liblinear's L1 (newGLMNET) penalizes an intercept: compared without one."""
+    X, y = data if dataset == "classification" else sparse_problem(int(dataset[-1]))
+    C = 0.05 if dataset == "classification" else 0.5
+    ours = LR(l1_ratio=1.0, C=C, tol=1e-9, fit_intercept=False, solver=solver,
+             max_iter=2000).fit(X, y)
+    theirs = SklearnLR(solver="liblinear", l1_ratio=1.0, C=C, tol=1e-8, max_iter=1000,
+                       random_state=0, fit_intercept=False).fit(X, y)
+    ours_f, theirs_f = objective(ours, X, y, C, 1.0), objective(theirs, X, y, C, 1.0)
+    assert ours_f <= theirs_f * (1 + 1e-9)
+    assert 0 < np.count_nonzero(ours.coef_) < X.shape[1]
+    np.testing.assert_array_equal(ours.coef_ != 0, np.abs(theirs.coef_) > 1e-8)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-5)
+
+
+def test_auto_takes_prox_newton_for_a_sparse_x_and_two_classes(data):
+    X, y = data
+    assert LR(l1_ratio=1.0, C=0.05).fit(sparse.csr_matrix(X), y).solver_ == "prox-newton"
+    assert LR(l1_ratio=1.0, C=0.05).fit(X, y).solver_ == "owl-qn"
+    three = np.arange(len(y)) % 3
+    assert LR(l1_ratio=1.0, C=0.05).fit(sparse.csr_matrix(X), three).solver_ == "owl-qn"
+    with pytest.raises(ValueError, match="solver='prox-newton' needs two classes"):
+        LR(l1_ratio=1.0, solver="prox-newton").fit(X, three)
+
+
+def test_a_working_set_too_large_for_the_model_goes_on_with_owl_qn(data, monkeypatch):
+    X, y = data
+    expected = LR(l1_ratio=1.0, C=0.05, tol=1e-9, solver="prox-newton").fit(X, y)
+    monkeypatch.setattr(solvers_l1, "MAX_WORKING_SET", 3)
+    ours = LR(l1_ratio=1.0, C=0.05, tol=1e-7, solver="prox-newton", max_iter=2000).fit(X, y)
+    assert ours.n_iter_[0] > 20  # OWL-QN's iterations: it did go on with OWL-QN
+    np.testing.assert_allclose(ours.coef_, expected.coef_, atol=1e-5)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("form", ["dense", "csr", "csc"])
+def test_the_model_matrix_is_the_hessian_on_the_working_set(form, fit_intercept):
+    """``model_matrix`` against ``scale Xᵀ diag(h) X + λ I`` computed densely — on a CSR X
+    with unsorted indices and a duplicated entry (which adds, as in X)."""
+    rng = np.random.default_rng(3)
+    X = sparse.random(60, 12, density=0.3, format="csr", random_state=rng)
+    X.data = rng.standard_normal(X.nnz)
+    row = int(np.argmax(np.diff(X.indptr)))
+    lo, hi = X.indptr[row], X.indptr[row + 1]
+    X.indices[lo:hi] = X.indices[lo:hi][::-1].copy()  # unsorted
+    X.indices[lo + 1] = X.indices[lo]  # a duplicate entry
+    X.has_sorted_indices = False
+    dense = X.toarray()
+    y = (rng.random(60) < 0.5).astype(np.float64)
+    from fastlr import objective as objectives
+    from fastlr import registry
+
+    Xf = dense if form == "dense" else (X if form == "csr" else X.tocsc())
+    problem = objectives.Binary(Xf, y, np.ones(60), l2=0.3, fit_intercept=fit_intercept,
+                                kernels=registry.load_model("numpy")[1], n_threads=1)
+    x = np.r_[rng.standard_normal(12), 0.5] if fit_intercept else rng.standard_normal(12)
+    problem.loss_gradient(x, hessian=True)
+    S = np.array([0, 3, 4, 7, 11])
+    Q = solvers_l1.model_matrix(problem, S)
+    full = np.column_stack([dense, np.ones(60)]) if fit_intercept else dense
+    columns = np.r_[S, 12] if fit_intercept else S
+    expected = full[:, columns].T @ (problem._h[:, None] * full[:, columns]) / 60
+    expected[np.arange(5), np.arange(5)] += 0.3
+    np.testing.assert_allclose(Q, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_coordinate_descent_solves_the_quadratic_model():
+    """At CD's answer the model's optimality conditions hold: ``g + Q d`` is ``−α sign``
+    where ``w + d ≠ 0`` and at most ``α`` in size where it is 0 (the last coordinate is an
+    unpenalized intercept)."""
+    from fastlr.backends import _numba_cd
+
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((40, 8))
+    Q = A.T @ A / 40 + 0.01 * np.eye(8)
+    g, w = rng.standard_normal(8), np.where(rng.random(8) < 0.5, rng.standard_normal(8), 0)
+    alpha = np.r_[np.full(7, 0.4), 0.0]
+    d = np.zeros(8)
+    _numba_cd.cd_quadratic(Q, g, w, alpha, d, 10_000, 1e-13)
+    new = w + d
+    grad = g + Q @ d
+    on = new != 0
+    np.testing.assert_allclose(grad[on], -alpha[on] * np.sign(new[on]), atol=1e-10)
+    assert np.all(np.abs(grad[~on]) <= alpha[~on] + 1e-10)
+    assert 0 < on[:7].sum() < 7  # the test means something: some at zero, some not
 
 
 def test_kkt_conditions_hold_at_the_returned_point(data):

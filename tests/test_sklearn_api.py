@@ -67,12 +67,13 @@ def test_c_inf_is_no_penalty_and_penalty_is_deprecated(imbalanced):
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "newton-cg", "newton-gram"])
-def test_l1_takes_owl_qn_and_the_smooth_solvers_say_so(imbalanced, solver):
+def test_l1_takes_the_l1_solvers_and_the_smooth_solvers_say_so(imbalanced, solver):
     with pytest.raises(ValueError, match=f"Solver {solver} supports only 'l2' or None"):
         LR(l1_ratio=1.0, solver=solver).fit(*imbalanced)
-    with pytest.raises(ValueError, match="'owl-qn' is fastlr's L1 and elastic-net solver"):
-        LR(solver="owl-qn").fit(*imbalanced)
-    assert LR(l1_ratio=0.5).fit(*imbalanced).solver_ == "owl-qn"
+    for l1_solver in ("owl-qn", "prox-newton"):
+        with pytest.raises(ValueError, match=f"solver='{l1_solver}' is one of fastlr's L1"):
+            LR(solver=l1_solver).fit(*imbalanced)
+    assert LR(l1_ratio=0.5).fit(*imbalanced).solver_ == "owl-qn"  # a dense X
 
 
 def test_scikit_learns_solver_names(imbalanced):

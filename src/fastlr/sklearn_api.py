@@ -11,9 +11,9 @@ Solver names (the choice): fastlr's own are ``"auto"``, ``"lbfgs"``, ``"newton-c
 objective by Newton's method: it is accepted as a name for fastlr's Newton solver
 (``"newton-cg"``; ``solver_`` says what ran). ``"sag"``, ``"saga"`` and ``"liblinear"``
 are refused with the equivalent named: sag/saga reach the same L2 optimum as fastlr's
-solvers do (for L1 and elastic net, ``l1_ratio > 0``, fastlr's solver is OWL-QN,
-:mod:`fastlr.solvers_l1`); liblinear penalizes the intercept (``intercept_scaling``),
-another objective.
+solvers do (for L1 and elastic net, ``l1_ratio > 0``, fastlr's solvers are proximal
+Newton and OWL-QN, :mod:`fastlr.solvers_l1`); liblinear penalizes the intercept
+(``intercept_scaling``), another objective.
 """
 
 from __future__ import annotations
@@ -74,16 +74,21 @@ def penalty(estimator) -> str | None:
     return None if C == np.inf else given
 
 
+#: fastlr's solvers for L1 and elastic net (l1_ratio > 0): :mod:`fastlr.solvers_l1`
+L1_SOLVERS = ("owl-qn", "prox-newton")
+
+
 def check_penalty(chosen: str | None, solver_name: str) -> None:
-    """L1 and elastic net take fastlr's OWL-QN (``"auto"`` or ``"owl-qn"``); the smooth
-    solvers take L2 or none (scikit-learn's wording); OWL-QN takes only L1 and elastic net."""
-    if chosen in ("l1", "elasticnet") and solver_name not in ("auto", "owl-qn"):
+    """L1 and elastic net take fastlr's :data:`L1_SOLVERS` (or ``"auto"``); the smooth
+    solvers take L2 or none (scikit-learn's wording); the L1 solvers only L1 and elastic
+    net."""
+    if chosen in ("l1", "elasticnet") and solver_name not in ("auto", *L1_SOLVERS):
         raise ValueError(f"Solver {solver_name} supports only 'l2' or None penalties, got "
-                         f"{chosen} penalty. fastlr's solver for L1 and elastic net is "
-                         "'owl-qn' (solver='auto' takes it)")
-    if solver_name == "owl-qn" and chosen not in ("l1", "elasticnet"):
-        raise ValueError(f"solver='owl-qn' is fastlr's L1 and elastic-net solver (l1_ratio > "
-                         f"0); got penalty {chosen!r}: use solver='auto'")
+                         f"{chosen} penalty. fastlr's solvers for L1 and elastic net are "
+                         "'prox-newton' and 'owl-qn' (solver='auto' picks one)")
+    if solver_name in L1_SOLVERS and chosen not in ("l1", "elasticnet"):
+        raise ValueError(f"solver={solver_name!r} is one of fastlr's L1 and elastic-net "
+                         f"solvers (l1_ratio > 0); got penalty {chosen!r}: use solver='auto'")
 
 
 def solver(name: str, dual: bool) -> str:
