@@ -60,7 +60,10 @@ MAX_SWEEPS = 200
 SUFFICIENT = 0.01
 #: a model decrease below this × |F| is below the objective's rounding
 ROUNDING = 1e-14
-#: the working set: violators per non-zero, at least this many, at most this many features
+#: the working set: violators per non-zero, at least this many; where the non-zeros and the
+#: violators are more than MAX_WORKING_SET (its model's matrix: 128 MiB), OWL-QN goes on
+#: (text-like 300 000 × 200 000, C = 1: 21 272 violators at the start, 17 600 non-zeros at
+#: the optimum; proximal Newton growing its working set there took 2.6 s, OWL-QN 1.8 s)
 GROWTH = 1
 MIN_VIOLATORS = 100
 MAX_WORKING_SET = 4096
@@ -145,7 +148,8 @@ def prox_newton(objective, x0, *, l1, tol, max_iter, verbose=0):
         if k == max_iter:
             break
         S = working_set(x[:n_features], pg[:n_features])
-        if S.size > MAX_WORKING_SET:  # the model's matrix would not fit: L-BFGS's memory
+        candidates = np.count_nonzero((x[:n_features] != 0.0) | (pg[:n_features] != 0.0))
+        if candidates > MAX_WORKING_SET:  # the model's matrix would not hold them: OWL-QN
             result = owlqn(objective, x, l1=l1, tol=tol, max_iter=max_iter - k,
                            verbose=verbose)
             result.n_iter += k
