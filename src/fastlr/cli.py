@@ -6,6 +6,7 @@
     fastlr bench --sizes tiny,cat,tall,wide --dtype float32 --out results/
     fastlr bench --condition steady       # only the calls back to back (no interleaved table)
     fastlr bench --scaling --out results/ # time against problem size, 2×3 to beyond L3
+    fastlr bench --scaling --beginner --out results/  # its four lines, in plain words
     fastlr info                           # versions, BLAS and threads, every implementation
 """
 
@@ -143,7 +144,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--scaling", action="store_true",
                        help="time against problem size instead: 2×3 up to ~2× the L3 cache "
                             "(~1-2 min), steady, with the one-pass floor; writes "
-                            "DIR/scaling.json and DIR/scaling.png with --out")
+                            "DIR/scaling.json, DIR/scaling.png and DIR/scaling-beginner.png "
+                            "with --out")
+    bench.add_argument("--beginner", action="store_true",
+                       help="with --scaling: measure only the four lines of the beginner "
+                            "figure — the Python for-loop, NumPy vectorized, a compiled "
+                            "for-loop (Cython, else Numba) and reading X once (the floor) — "
+                            "in about half the time of the full sweep; --out writes "
+                            "DIR/scaling.json and DIR/scaling-beginner.png only")
     bench.add_argument("--max-elements", type=_elements, default=None, metavar="N",
                        help="with --scaling: the largest X, in elements (default: ~2× the L3 "
                             "cache in bytes)")
@@ -155,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "numba:fused)")
     bench.add_argument("--out", default=None, metavar="DIR",
                        help="write DIR/results.json and DIR/speedup.png (--scaling: "
-                            "DIR/scaling.json and DIR/scaling.png)")
+                            "DIR/scaling.json, DIR/scaling.png and DIR/scaling-beginner.png; "
+                            "--beginner: not scaling.png)")
     bench.add_argument("--no-progress", action="store_true",
                        help="no progress bar on stderr")
     bench.add_argument("--tune", action="store_true",
@@ -218,7 +227,7 @@ def _scaling_conflict(args) -> str | None:
     fit_only = [name for name in ("shapes", "data") if getattr(args, name)]
     if args.fit or args.tune:
         excluded = ["scaling", "condition", "interleave_size", "backends", "out",
-                    "max_elements"]
+                    "max_elements", "beginner"]
         excluded += ["tune", "sizes"] if args.fit else []  # --tune takes --sizes
         others = [name for name in excluded if getattr(args, name)]
         if others:
@@ -235,8 +244,12 @@ def _scaling_conflict(args) -> str | None:
             return "--interleave-size does not apply to --scaling (steady only)"
         if args.dtype and len(args.dtype) > 1:
             return "--scaling takes one --dtype"
+        if args.beginner and args.backends:
+            return "--beginner chooses its implementations: it does not take --backends"
     elif args.max_elements:
         return "--max-elements applies to --scaling only"
+    elif args.beginner:
+        return "--beginner applies to --scaling only"
     elif args.interleave_size and args.condition == ["steady"]:
         return "--interleave-size needs the interleaved condition"
     return None
@@ -318,7 +331,7 @@ def run_bench(args) -> int:
     report["settings"]["wall_seconds"] = time.perf_counter() - start
     print(bench.format_report(report))
     print(f"\n(total {time.perf_counter() - start:.1f} s)")
-    return _write(args, report, "results.json", "speedup.png", bench.plot)
+    return _write(args, report, "results.json", {"speedup.png": bench.plot})
 
 
 def _run_fit(args) -> int:
@@ -338,22 +351,26 @@ def _run_fit(args) -> int:
                    args.peer_budget, args.data)
 
 
-def _write(args, report, json_name, png_name, plot) -> int:
-    """The command line into the report, and with ``--out`` its JSON and its figure."""
+def _write(args, report, json_name, figures) -> int:
+    """The command line into the report, and with ``--out`` its JSON and its figures
+    (``{file name: plot function}``)."""
     report["settings"]["command"] = " ".join(["fastlr", *args.argv])
     if args.out:
         from fastlr import bench
 
-        json_path = bench.write_json(report, os.path.join(args.out, json_name))
-        png_path = plot(report, os.path.join(args.out, png_name))
-        print(f"wrote {json_path} and {png_path}")
+        paths = [bench.write_json(report, os.path.join(args.out, json_name))]
+        paths += [plot(report, os.path.join(args.out, name)) for name, plot in figures.items()]
+        print(f"wrote {', '.join(map(str, paths[:-1]))} and {paths[-1]}")
     return 0
 
 
 def _run_scaling(args, bench, pairs, backends, slow_budget, progress, limits) -> int:
     """``fastlr bench --scaling``: say how long, measure, print the table, write the files."""
-    from fastlr import registry
+    from fastlr import registry, threads
+    from fastlr.bench import plotting, runner, scaling
 
+    if args.beginner:
+        pairs = scaling.beginner_pairs(pairs)
     dtype = args.dtype[0]
     itemsize = 4 if dtype == "float32" else 8
     caches = bench.cache_sizes()
@@ -372,11 +389,14 @@ def _run_scaling(args, bench, pairs, backends, slow_budget, progress, limits) ->
         f"the largest X is {largest * itemsize / 1e6:.3g} MB, {l3_text}); interpreted ones "
         f"get ≤ {slow_budget:g} s per size. This takes about {estimate:.0f} s "
         "(--max-elements caps it)."), file=sys.stderr, flush=True)
+    busy = runner.load_warning(runner.load_average(), threads.available_cores())
+    if busy:  # now, not only after a minute of measuring: the user may rather wait
+        print(bench.wrap(busy, first_indent="fastlr bench: "), file=sys.stderr, flush=True)
     start = time.perf_counter()
     try:
         report = bench.run_scaling(max_elements, dtype, args.order, repeats=args.repeats,
                                    slow_budget=slow_budget, backends=backends,
-                                   progress=progress)
+                                   progress=progress, beginner=args.beginner)
     except KeyboardInterrupt:
         progress.close()
         print("fastlr bench: interrupted", file=sys.stderr)
@@ -385,7 +405,9 @@ def _run_scaling(args, bench, pairs, backends, slow_budget, progress, limits) ->
     report["settings"]["estimated_seconds"] = estimate
     print(bench.format_scaling(report))
     print(f"\n(total {time.perf_counter() - start:.1f} s; estimated {estimate:.0f} s)")
-    return _write(args, report, "scaling.json", "scaling.png", bench.plot_scaling)
+    figures = {} if args.beginner else {"scaling.png": bench.plot_scaling}
+    figures["scaling-beginner.png"] = plotting.plot_scaling_beginner
+    return _write(args, report, "scaling.json", figures)
 
 
 def run_info(args) -> int:

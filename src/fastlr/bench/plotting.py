@@ -1,7 +1,10 @@
-"""``speedup.png``: the report as a figure (matplotlib, imported only when plotting)."""
+"""The reports as figures (matplotlib, imported only when plotting): ``speedup.png``
+(:func:`plot`), ``scaling.png`` (:func:`plot_scaling`) and ``scaling-beginner.png``
+(:func:`plot_scaling_beginner`)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fastlr.bench.formatting import format_ratio, format_time, tick_time
@@ -166,11 +169,16 @@ def plot_scaling(report: dict, path) -> Path:
     """``scaling.png``: time per call (top) and per element of X (bottom) against elements
     of X, log–log, one line per implementation (colour: variant, as in ``speedup.png``;
     marker: backend; hollow: estimated), the one-pass floor dashed black, the L2 and L3
-    sizes as vertical lines (bytes of X = cache size)."""
+    sizes as vertical lines (bytes of X = cache size), a time below the floor ringed red."""
+    return save(scaling_figure(report), path)
+
+
+def scaling_figure(report: dict):
+    """The :class:`~matplotlib.figure.Figure` of :func:`plot_scaling`."""
     figure = new_figure(figsize=(10, 10))
     from matplotlib.ticker import FuncFormatter
 
-    from fastlr.bench.scaling import short_bytes, short_count
+    from fastlr.bench.scaling import below_floor, floor_value, short_bytes, short_count
 
     measurements = [Measurement.from_dict(r) for r in report["results"]]
     settings = report["settings"]
@@ -196,10 +204,18 @@ def plot_scaling(report: dict, path) -> Path:
     floor = sorted(report.get("floor") or [], key=lambda f: f["elements"])
     if floor:
         elements = [f["elements"] for f in floor]
-        per_call.plot(elements, [f["median"] for f in floor], color="black", linestyle="--",
+        per_call.plot(elements, [floor_value(f) for f in floor], color="black", linestyle="--",
                       linewidth=1.5, label="floor: one read of X (read_floor)")
-        per_element.plot(elements, [f["median"] / e for f, e in zip(floor, elements)],
+        per_element.plot(elements, [floor_value(f) / e for f, e in zip(floor, elements)],
                          color="black", linestyle="--", linewidth=1.5)
+    below = below_floor(report)
+    if below:  # ringed in red, and said in the legend
+        elements = [x.n_x * x.m for x in below]
+        for axis, values in ((per_call, [x.median for x in below]),
+                             (per_element, [x.median / e for x, e in zip(below, elements)])):
+            axis.scatter(elements, values, s=140, facecolors="none", edgecolors="red",
+                         linewidths=1.5, zorder=5,
+                         label="below the floor: timing disturbed" if axis is per_call else None)
     all_elements = [x.n_x * x.m for x in measurements] + [f["elements"] for f in floor]
     low, high = min(all_elements), max(all_elements)
     for name, size in (report.get("caches") or {}).items():
@@ -229,4 +245,78 @@ def plot_scaling(report: dict, path) -> Path:
         f"{settings.get('threads', '?')} threads, {settings.get('order', 'F')} order, steady"
         " — hollow: estimated", fontsize=9, loc="left")
     figure.tight_layout()
-    return save(figure, path)
+    return figure
+
+
+#: the beginner figure's colour per line (its label: fastlr.bench.scaling.BEGINNER_LABELS)
+BEGINNER_COLORS = {("python", "loop"): "#d95f02", ("numpy", "vectorized"): "#1b9e77",
+                   ("cython", "loop"): "#7570b3", ("numba", "loop"): "#7570b3"}
+
+#: the beginner figure's title: one sentence
+BEGINNER_TITLE = "How long one pass of logistic regression over X takes as X grows"
+
+
+def scaling_beginner_figure(report: dict):
+    """The :class:`~matplotlib.figure.Figure` of :func:`plot_scaling_beginner`."""
+    figure = new_figure(figsize=(8, 5.5))
+    from matplotlib.ticker import FuncFormatter
+
+    from fastlr.bench.scaling import (
+        BEGINNER_LABELS,
+        FLOOR_LABEL,
+        beginner_pairs,
+        below_floor,
+        floor_value,
+        short_count,
+    )
+
+    measurements = [Measurement.from_dict(r) for r in report["results"]]
+    pairs = beginner_pairs(list(dict.fromkeys((x.backend, x.variant) for x in measurements)))
+    axis = figure.subplots()
+    for pair in pairs:
+        points = sorted((x for x in measurements if (x.backend, x.variant) == pair),
+                        key=lambda x: x.n_x * x.m)
+        axis.plot([x.n_x * x.m for x in points], [x.median for x in points], marker="o",
+                  markersize=4, linewidth=2, color=BEGINNER_COLORS.get(pair, "grey"),
+                  label=BEGINNER_LABELS[pair])
+    floor = sorted(report.get("floor") or [], key=lambda f: f["elements"])
+    if floor:
+        axis.plot([f["elements"] for f in floor], [floor_value(f) for f in floor],
+                  color="black", linestyle="--", linewidth=1.5, label=FLOOR_LABEL)
+    below = [x for x in below_floor(report) if (x.backend, x.variant) in pairs]
+    if below:  # a point, not a line: the figure keeps its four lines
+        axis.scatter([x.n_x * x.m for x in below], [x.median for x in below], s=140,
+                     facecolors="none", edgecolors="red", linewidths=1.5, zorder=5,
+                     label="below the floor: timing disturbed")
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: short_count(value)))
+    axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: tick_time(value)))
+    axis.grid(which="major", alpha=0.3)
+    axis.set_xlabel("numbers in X (features × examples; both axes: each step ×10)")
+    axis.set_ylabel("time for one pass (lower is faster)")
+    axis.set_title(BEGINNER_TITLE, fontsize=11, loc="left")
+    axis.legend(loc="upper left", frameon=False)
+    machine = report.get("machine") or {}
+    settings = report.get("settings") or {}
+    command = settings.get("command")
+    figure.text(0.01, 0.01, f"fastlr {report.get('fastlr_version', '')}, "
+                f"{machine.get('cpu', '?')}, {settings.get('threads', '?')} threads, "
+                f"{str(report.get('created', ''))[:10]}" + (f" — {command}" if command else ""),
+                fontsize=7, color="dimgrey")
+    figure.tight_layout(rect=(0, 0.03, 1, 1))
+    return figure
+
+
+def plot_scaling_beginner(report, path) -> Path:
+    """``scaling-beginner.png``: four lines of a scaling report, time per call against the
+    numbers in X, log–log, in plain words — the Python for-loop, NumPy vectorized, a
+    compiled for-loop (Cython, else Numba) and reading X once (the floor).
+
+    ``report``: the dict :func:`~fastlr.bench.run_scaling` returns, or the path of a
+    ``scaling.json`` (``fastlr bench --scaling --out DIR`` writes one; a full run's or a
+    ``--beginner`` one's). A line the report lacks is left out.
+    """
+    if not isinstance(report, dict):
+        report = json.loads(Path(report).read_text(encoding="utf-8"))
+    return save(scaling_beginner_figure(report), path)

@@ -251,14 +251,12 @@ def format_report(report: dict) -> str:
     """The text ``fastlr bench`` prints: machine, one table per problem, the ratios in words."""
     measurements = [Measurement.from_dict(r) for r in report["results"]]
     out = format_machine(report.get("machine") or {})
+    from fastlr.bench.runner import BUSY_LABEL, load_warning  # local: runner imports report
+
     load = (report.get("settings") or {}).get("load_average_before")
-    cores = (report.get("machine") or {}).get("cores")
-    if load is not None and isinstance(cores, int) and load >= 0.5 * cores:
-        out.append(wrap(
-            f"load average {load:.1f} on {cores} cores before the run: other work shares "
-            "the cores, so times are noisy — multi-threaded ones most (a thread that loses "
-            "its core waits a scheduler tick). Re-run on a quiet machine, or compare with "
-            "--threads 1.", first_indent="  busy     "))
+    warning = load_warning(load, (report.get("machine") or {}).get("cores"))
+    if warning:
+        out.append(wrap(warning, first_indent=BUSY_LABEL))
     interleaves = []
     auto = (report.get("settings") or {}).get("auto") or {}
     for summaries in by_condition(report["problems"]):

@@ -185,3 +185,57 @@ def load_average() -> float | None:
         return os.getloadavg()[0]
     except (AttributeError, OSError):
         return None
+
+
+#: a load average of at least this many runnable tasks per core means other work shares them
+BUSY_LOAD_PER_CORE = 0.5
+
+#: what every load warning says after its measurement: why the times suffer, what to do
+NOISY = ("other work shares the cores, so times are noisy — multi-threaded ones most (a "
+         "thread that loses its core waits a scheduler tick). Re-run on a quiet machine, or "
+         "compare with --threads 1.")
+
+#: the label the warnings are printed under
+BUSY_LABEL = "  busy     "
+
+
+def load_warning(load: float | None, cores, when: str = "before the run") -> str | None:
+    """The sentence ``fastlr bench`` prints when the load average ``load`` on ``cores``
+    cores says other work shares them (:data:`BUSY_LOAD_PER_CORE`); None when it does not,
+    or when either is unknown. ``when``: the moment it was read, in words."""
+    if load is None or not isinstance(cores, int) or load < BUSY_LOAD_PER_CORE * cores:
+        return None
+    return f"load average {load:.1f} on {cores} cores {when}: {NOISY}"
+
+
+def load_warnings(settings: dict, cores) -> list[str]:
+    """Every load warning a report's ``settings`` call for, as sentences.
+
+    ``load_average_before`` (:func:`load_warning`); then, when recorded,
+    ``others_busy_during``: the fraction of the cores other processes used while it
+    measured (``/proc/stat`` less this process's CPU time,
+    :func:`fastlr.autotune.load_meter`), a warning above :data:`fastlr.autotune.BUSY_LIMIT`;
+    where that is unknown, ``load_average_after`` if it rose to a busy level by more than
+    this process's own threads (``own_threads_during``, its CPU time ÷ the wall time) can
+    explain.
+    """
+    from fastlr.autotune import BUSY_LIMIT
+
+    warnings = []
+    before = settings.get("load_average_before")
+    first = load_warning(before, cores)
+    if first:
+        warnings.append(first)
+    busy = settings.get("others_busy_during")
+    after = settings.get("load_average_after")
+    if busy is not None:
+        if busy > BUSY_LIMIT:
+            warnings.append(f"other processes used {busy:.0%} of the cores while it measured "
+                            f"(more than {BUSY_LIMIT:.0%}; /proc/stat): {NOISY}")
+    elif after is not None and (before is None or after > before):
+        own = settings.get("own_threads_during") or 0.0
+        if load_warning(after - own, cores) is not None:
+            since = "" if before is None else f", {before:.1f} before"
+            warnings.append(load_warning(after, cores, f"after the run ({own:.1f} of it this "
+                                                       f"run's own threads{since})"))
+    return warnings
