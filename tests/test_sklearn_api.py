@@ -73,7 +73,7 @@ def test_l1_takes_the_l1_solvers_and_the_smooth_solvers_say_so(imbalanced, solve
     for l1_solver in ("owl-qn", "prox-newton"):
         with pytest.raises(ValueError, match=f"solver='{l1_solver}' is one of fastlr's L1"):
             LR(solver=l1_solver).fit(*imbalanced)
-    assert LR(l1_ratio=0.5).fit(*imbalanced).solver_ == "owl-qn"  # a dense X
+    assert LR(l1_ratio=0.5).fit(*imbalanced).solver_ == "prox-newton"
 
 
 def test_scikit_learns_solver_names(imbalanced):

@@ -99,10 +99,10 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, ClassifierMixin
         scikit-learn's name, fastlr's newton-cg; ``"sag"``, ``"saga"``, ``"liblinear"``
         are refused with the equivalent named (:mod:`fastlr.sklearn_api`). With
         ``l1_ratio > 0`` (:mod:`fastlr.solvers_l1`): ``"prox-newton"``, proximal Newton
-        with working sets, which ``"auto"`` takes for two classes and a sparse X in memory
-        (the one-hot flights table: 78 ms to the optimum, OWL-QN 1.0 s); ``"owl-qn"``,
-        which it takes otherwise (dense X — a pass over it costs what the working set's
-        model costs: 100 000 × 1000, 0.22 s against 0.35 s —, more than two classes, dask).
+        with working sets, which ``"auto"`` takes for two classes and an X in memory (the
+        one-hot flights table: 78 ms to the optimum, OWL-QN 1.0 s; dense 100 000 × 1000:
+        as fast as OWL-QN, and a few steps where OWL-QN crawls on ill-conditioned data);
+        ``"owl-qn"``, which it takes otherwise (more than two classes, a dask X).
     max_iter : int >= 0, default=100
         Most iterations of the solver (``gd``: the number of steps; 0: the start, zeros).
     verbose : int >= 0, default=0
@@ -411,7 +411,7 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, ClassifierMixin
 
     @staticmethod
     def _choose_l1_solver(X, solver, binary):
-        """proximal Newton for two classes and a sparse X in memory, OWL-QN otherwise
+        """proximal Newton for two classes and an X in memory, OWL-QN otherwise
         (``solver="auto"``; measured: :mod:`fastlr.solvers_l1`)."""
         takes = binary and not on_dask.is_dask_array(X)
         if solver == "prox-newton" and not takes:
@@ -419,7 +419,7 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, ClassifierMixin
                              f"{'a dask X' if binary else 'more than two classes'}: use "
                              "solver='owl-qn' or 'auto'")
         if solver == "auto":
-            return "prox-newton" if takes and sparse.issparse(X) else "owl-qn"
+            return "prox-newton" if takes else "owl-qn"
         return solver
 
     def _solve(self, problem, x0, penalty):
