@@ -250,9 +250,51 @@ def test_scikit_learn_warnings(binary, params, category, message):
         quiet(Cs=2, cv=2).fit(*binary)
 
 
-@pytest.mark.parametrize("l1_ratios", [(0.5,), (1,), (0, 1)])
-def test_l1_and_elastic_net_refused(binary, l1_ratios):
-    with pytest.raises(ValueError, match="no L1 or elastic-net path yet"):
+def _saga_pair(X, y, **params):
+    """fastlr's and scikit-learn's saga's CV with ``params`` (saga to tol 1e-12)."""
+    params = {**QUIET, "cv": StratifiedKFold(3, shuffle=True, random_state=0), **params}
+    ours = LogisticRegressionCV(tol=1e-10, max_iter=1000, **ONE, **params).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs = linear_model.LogisticRegressionCV(solver="saga", tol=1e-12,
+                                                   max_iter=100_000, **params).fit(X, y)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("data", ["binary"])
+@pytest.mark.parametrize("l1_ratios", [(1.0,), (0.0, 0.5, 1.0)])
+def test_l1_and_elastic_net_paths_as_scikit_learns_saga(data, l1_ratios, request):
+    """Each fold's path of (l1_ratio, C), its scores, the choice and the refit, against
+    saga's at a tight tolerance (Cs where saga's first epoch is not its last: at C = 1e-4
+    it stops after one with the intercept unconverged: at C = 0.02, every w 0)."""
+    X, y = request.getfixturevalue(data)
+    ours, theirs = _saga_pair(X, y, Cs=[0.1, 1.0, 10.0], l1_ratios=l1_ratios,
+                              scoring="neg_log_loss")
+    assert np.all(theirs.n_iter_ > 1)  # saga did not stop after its first epoch
+    assert ours.solver_ == ("prox-newton" if data == "binary" else "owl-qn")
+    assert ours.coefs_paths_.shape == theirs.coefs_paths_.shape
+    assert_allclose(ours.coefs_paths_, theirs.coefs_paths_, atol=5e-5)
+    assert_array_equal(ours.coefs_paths_ != 0, np.abs(theirs.coefs_paths_) > 1e-8)
+    assert_allclose(ours.scores_, theirs.scores_, rtol=1e-6)
+    assert (ours.C_, ours.l1_ratio_) == (theirs.C_, theirs.l1_ratio_)
+    assert_allclose(ours.coef_, theirs.coef_, atol=5e-5)
+    assert_allclose(ours.intercept_, theirs.intercept_, atol=5e-5)
+
+
+def test_without_refit_the_l1_ratio_is_the_folds_mean(binary):
+    """refit=False: ``l1_ratio_`` is the mean of each fold's best l1_ratio (scikit-learn
+    1.9.1's own code raises a TypeError there, indexing a list by an array)."""
+    ours = quiet(Cs=[0.02, 0.2, 2.0], l1_ratios=(0.0, 0.5, 1.0), refit=False, cv=3,
+                 scoring="neg_log_loss", tol=1e-10).fit(*binary)
+    by_fold = np.swapaxes(ours.scores_, 1, 2).reshape(3, -1)  # (folds, l1 × C), l1 outer
+    best_l1 = np.argmax(by_fold, axis=1) // 3
+    assert ours.l1_ratio_ == pytest.approx(np.mean(np.array([0.0, 0.5, 1.0])[best_l1]))
+    assert 0 < np.count_nonzero(ours.coef_)
+
+
+@pytest.mark.parametrize("l1_ratios", [(1.0, 2.0), (-0.5,)])
+def test_l1_ratios_out_of_range(binary, l1_ratios):
+    with pytest.raises(ValueError, match="l1_ratios must be a list of numbers between 0 and"):
         quiet(l1_ratios=l1_ratios).fit(*binary)
 
 
@@ -317,3 +359,11 @@ def test_scikit_learn_estimator_checks(estimator, check):
         # the checks' tiny data: fewer samples of a class than folds
         warnings.filterwarnings("ignore", "The least populated class", UserWarning)
         check(estimator)
+
+
+def test_an_l1_solver_by_name_fits_the_l1_points(binary):
+    ours = quiet(Cs=[0.1, 1.0], l1_ratios=(0.0, 1.0), solver="owl-qn", cv=3,
+                 tol=1e-8, max_iter=5000).fit(*binary)
+    assert ours.solver_ == "owl-qn"
+    with pytest.raises(ValueError, match="solver='owl-qn' is one of fastlr's L1"):
+        quiet(Cs=[0.1], l1_ratios=(0.0,), solver="owl-qn", cv=3).fit(*binary)

@@ -3,7 +3,8 @@
 The same parameters, folds, grid of ``Cs``, scores, choice of ``C_`` and attributes as
 scikit-learn 1.9.1's ``LogisticRegressionCV`` (its legacy and new attribute layouts, its
 FutureWarnings), fitted by fastlr's objective and solvers (:mod:`fastlr.objective`,
-:mod:`fastlr.solvers`): for each fold the path of ``Cs`` in scikit-learn's order, each
+:mod:`fastlr.solvers`, :mod:`fastlr.solvers_l1`): for each fold and ``l1_ratio`` the path
+of ``Cs`` in scikit-learn's order, each
 ``C`` warm-started from the previous one's coefficients, then (``refit=True``) the fit on
 all the data at the best ``C`` from the average of the folds' coefficients there.
 
@@ -56,7 +57,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from fastlr import objective, registry, sklearn_api, solvers, threads
+from fastlr import objective, registry, sklearn_api, solvers, solvers_l1, threads
 from fastlr.estimator import LogisticRegression
 
 try:  # the scorers whose only use of the estimator is its response methods
@@ -83,14 +84,18 @@ class LogisticRegressionCV(LogisticRegression):
     ``n_threads`` and ``backend``), the same folds (``check_cv(cv, y, classifier=True)``),
     grid (``Cs``), scores, ``C_`` and attributes, with fastlr's objective and solvers
     (:class:`fastlr.LogisticRegression`'s; predictions, ``predict_proba`` and sparse
-    input come from it). Only the L2 penalty so far: ``l1_ratios`` that ask for L1 or
-    elastic net raise fastlr's ValueError.
+    input come from it), for L2, L1 and the elastic net (``l1_ratios``).
 
     Each fold's training objective is the objective on the whole ``X`` with the held-out
     rows weighted zero: ``X`` is not copied per fold (the kernels take sample weights).
     Along the path each ``C`` (in the order of ``Cs_``) starts from the previous ``C``'s
     coefficients; with ``refit=True`` the final fit on all the data starts from the mean
-    of the folds' coefficients at the best ``C``, as scikit-learn's does.
+    of the folds' coefficients at the best ``C``, as scikit-learn's does. Each
+    ``l1_ratio`` has its own path, from zeros at the first ``C``; a point with
+    ``l1_ratio > 0`` is fitted by the L1 solver (``solver_``: proximal Newton for two
+    classes, whose working sets keep each fit to the features its KKT conditions call for,
+    warm-started from the previous ``C``'s; OWL-QN for more), one with ``l1_ratio = 0`` by
+    the smooth solver ``solver="auto"`` would choose.
 
     Parameters
     ----------
@@ -98,25 +103,26 @@ class LogisticRegressionCV(LogisticRegression):
         The grid of ``C``: an int ``n`` is ``np.logspace(-4, 4, n)``.
     l1_ratios : array-like of float or None, default="warn"
         scikit-learn's choice of penalty per grid point ("warn": None with its
-        FutureWarning); only zeros (L2) are fitted by fastlr so far.
+        FutureWarning): 0 is L2, 1 is L1, between is the elastic net.
     fit_intercept : bool, default=True
         Fit an intercept (not penalized).
     cv : int, cross-validation generator or iterable, default=None
         The folds, as scikit-learn's (None: 5-fold stratified).
     dual : bool, default=False
         scikit-learn's liblinear option; only False.
-    penalty : {"l2"}, default="deprecated"
-        Deprecated in scikit-learn 1.8 (its FutureWarning); "l1" and "elasticnet" raise.
+    penalty : {"l2", "l1", "elasticnet"}, default="deprecated"
+        Deprecated in scikit-learn 1.8 (its FutureWarning); use ``l1_ratios``.
     scoring : str, callable or None, default="warn"
         How a held-out fold is scored ("warn": accuracy with scikit-learn's FutureWarning;
         None: accuracy).
-    solver : {"auto", "lbfgs", "newton-cg", "newton-gram", "newton-cholesky"}, \
-default="auto"
+    solver : {"auto", "lbfgs", "newton-cg", "newton-gram", "newton-cholesky", \
+"prox-newton", "owl-qn"}, default="auto"
         As :class:`fastlr.LogisticRegression`'s (``"auto"`` chosen once for the whole
-        fit, by its rules); ``"gd"`` has no place in a path (no stopping test).
+        fit, by its rules); ``"gd"`` has no place in a path (no stopping test). An L1
+        solver fits the points with ``l1_ratio > 0``; the others take ``"auto"``'s.
     tol : float >= 0, default=1e-4
-        Stop each fit when the largest entry of the scaled objective's gradient is at
-        most ``tol`` (scikit-learn's criterion).
+        Stop each fit when the largest entry of the scaled objective's gradient (with an
+        L1 part: its pseudo-gradient) is at most ``tol`` (scikit-learn's criterion).
     max_iter : int >= 0, default=100
         Most iterations of each fit (each fold and ``C``, and the refit).
     class_weight : dict, "balanced" or None, default=None
@@ -198,7 +204,8 @@ default="auto"
         "penalty": [StrOptions({"l1", "l2", "elasticnet"}),
                     Hidden(StrOptions({"deprecated"}))],
         "solver": [StrOptions({"auto", *(set(solvers.SOLVERS) - {"gd"}),
-                               *sklearn_api.ALIASES, *sklearn_api.REFUSED})],
+                               *sklearn_api.L1_SOLVERS, *sklearn_api.ALIASES,
+                               *sklearn_api.REFUSED})],
         "use_legacy_attributes": ["boolean", Hidden(StrOptions({"warn"}))],
     })
 
@@ -260,17 +267,22 @@ default="auto"
                           "l1_ratios set to floats between 0 and 1 instead of "
                           "penalty='elasticnet', and Cs=(np.inf,) instead of penalty=None.",
                           FutureWarning, stacklevel=3)
-        if penalty in ("l1", "elasticnet"):
-            raise ValueError("fastlr.LogisticRegressionCV has no L1 or elastic-net path yet "
-                             "(l1_ratios other than 0): use fastlr.LogisticRegression("
-                             "l1_ratio=...) per C, or l1_ratios=(0,) here")
         if l1_ratios is not None and self.penalty != "deprecated":
             warnings.warn("l1_ratios parameter is only used when penalty is 'elasticnet'. "
                           f"Got (penalty={penalty})", stacklevel=3)
         l1_ratios_ = [None] if l1_ratios is None else list(l1_ratios)
         if not l1_ratios_:
             raise ValueError(f"l1_ratios must not be empty; got (l1_ratios={l1_ratios!r})")
+        if any(r is None or not 0 <= r <= 1 for r in l1_ratios_) and l1_ratios is not None:
+            raise ValueError("l1_ratios must be a list of numbers between 0 and 1; got "
+                             f"(l1_ratios={l1_ratios!r})")
         return l1_ratios, l1_ratios_, penalty
+
+    def _rhos(self, l1_ratios_, penalty):
+        """ρ of each point of the l1_ratios axis (the deprecated penalty's for None)."""
+        if l1_ratios_ == [None]:
+            return [1.0 if penalty == "l1" else 0.0]
+        return [float(r) for r in l1_ratios_]
 
     def _scoring(self):
         """The scoring parameter for fit, with scikit-learn's FutureWarning for "warn"."""
@@ -327,10 +339,11 @@ default="auto"
         started = time.perf_counter()
         _raise_for_params(params, self, "fit")
         self._validate_params()
-        l1_ratios, l1_ratios_, _ = self._penalty()
+        l1_ratios, l1_ratios_, penalty = self._penalty()
         scoring = self._scoring()
         legacy = self._legacy()
         solver = sklearn_api.solver(self.solver, self.dual)
+        sklearn_api.check_penalty(penalty, solver)
         # NaN/inf in X: the first evaluation of the objective is not finite (then
         # scikit-learn's check says where), as fastlr.LogisticRegression does
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], accept_large_sparse=True,
@@ -380,7 +393,13 @@ default="auto"
         else:
             self.backend_, kernels = "numpy", None
             target = np.eye(classes.size)[np.searchsorted(classes, y)]
-        self.solver_ = self._path_solver(X, solver, bool(np.all(np.isfinite(self.Cs_))))
+        rhos = self._rhos(l1_ratios_, penalty)
+        # the ρ = 0 points' solver, and (any ρ > 0) the L1 one: solver_ says the latter
+        smooth = "auto" if solver in sklearn_api.L1_SOLVERS else solver
+        self._smooth = self._path_solver(X, smooth, bool(np.all(np.isfinite(self.Cs_))))
+        self._l1_solver = (self._choose_l1_solver(X, solver, binary)
+                           if any(rho > 0 for rho in rhos) else None)
+        self.solver_ = self._l1_solver or self._smooth
         scorer, kind = self._fold_scorer(scoring, classes)
         # what the fits share: their counts, and newton-gram's X Xᵀ (one for every fold and
         # C while the folds are weights on the whole X)
@@ -388,32 +407,33 @@ default="auto"
         self._gram = None
         try:
             self._fit_folds(X, y, target, weight, raw_weight, kernels, folds, scorer, kind,
-                            scoring, routed, l1_ratios, l1_ratios_, legacy)
+                            scoring, routed, l1_ratios, l1_ratios_, legacy, rhos)
             self.fit_stats_ = dict(self._stats, threads=threads.planned_threads(
                 X.size, X.shape[0], self.n_threads), seconds=time.perf_counter() - started)
         finally:
-            del self._stats, self._gram
+            del self._stats, self._gram, self._smooth, self._l1_solver
         return self
 
     def _fit_folds(self, X, y, target, weight, raw_weight, kernels, folds, scorer, kind,
-                   scoring, routed, l1_ratios, l1_ratios_, legacy):
-        """The path of every fold, its scores, then the attributes (and the refit)."""
+                   scoring, routed, l1_ratios, l1_ratios_, legacy, rhos):
+        """The path of every fold (for each ρ of ``rhos``), its scores, then the attributes
+        (and the refit)."""
         n_classes = self.classes_.size
         rows = 1 if n_classes == 2 else n_classes
         width = X.shape[1] + bool(self.fit_intercept)
-        n_folds, n_cs = len(folds), self.Cs_.size
-        paths = np.empty((n_folds, n_cs, rows, width))
-        scores = np.empty((n_folds, n_cs))
-        n_iter = np.empty((n_folds, n_cs), dtype=np.int32)
+        n_folds, n_cs, n_l1 = len(folds), self.Cs_.size, len(rhos)
+        paths = np.empty((n_folds, n_cs, n_l1, rows, width))
+        scores = np.empty((n_folds, n_cs, n_l1))
+        n_iter = np.empty((n_folds, n_cs, n_l1), dtype=np.int32)
         for f, (train, test) in enumerate(folds):
             problem = self._fold_problem(X, target, weight, train, kernels)
-            x = np.zeros(rows * width)
-            for i, C in enumerate(self.Cs_):  # each C from the previous one's optimum
-                problem.l2 = 1.0 / (C * problem.total_weight)  # C = inf: no penalty
-                result = self._run(problem, x)
-                x = result.x
-                paths[f, i] = x.reshape(rows, width)
-                n_iter[f, i] = result.n_iter
+            for j, rho in enumerate(rhos):
+                x = np.zeros(rows * width)
+                for i, C in enumerate(self.Cs_):  # each C from the previous one's optimum
+                    result = self._run(problem, x, C, rho)
+                    x = result.x
+                    paths[f, i, j] = x.reshape(rows, width)
+                    n_iter[f, i, j] = result.n_iter
             self._count(problem)
             del problem  # with FOLD_ROWS = "copy": one fold's rows at a time
             if scoring is None:  # scikit-learn: the estimator's score, weighted by sw_test
@@ -422,10 +442,12 @@ default="auto"
             else:
                 score_params = _check_method_params(X, params=routed.scorer.score,
                                                     indices=test)
-            scores[f] = self._score_path(X, y, test, paths[f], scorer, kind, score_params)
+            for j in range(n_l1):
+                scores[f, :, j] = self._score_path(X, y, test, paths[f, :, j], scorer, kind,
+                                                   score_params)
 
         self._set_attributes(X, target, weight, kernels, folds, paths, scores, n_iter,
-                             l1_ratios, l1_ratios_, legacy)
+                             l1_ratios, l1_ratios_, legacy, rhos)
 
     def _path_solver(self, X, solver, penalized):
         """The solver of every fit: fastlr.LogisticRegression's choice, once."""
@@ -465,14 +487,25 @@ default="auto"
             self._gram = (problem.X, problem.gram())
         return self._gram[1]
 
-    def _run(self, problem, x0):
-        """One fit from ``x0``, with fastlr.LogisticRegression's errors and warnings."""
+    def _run(self, problem, x0, C, rho):
+        """The fit at ``C`` and ``l1_ratio = rho`` from ``x0``, with
+        fastlr.LogisticRegression's errors and warnings: the smooth path solver for ρ = 0 (or
+        C = inf), the L1 one otherwise."""
         binary = isinstance(problem.problem, objective.Binary)
+        problem.l2 = (1.0 - rho) / (C * problem.total_weight)  # C = inf: no penalty
+        l1 = rho / (C * problem.total_weight)
+        solver = self._l1_solver if l1 > 0 else self._smooth
         limiter = threads.limit_blas(1) if binary else None
         try:
-            result = solvers.SOLVERS[self.solver_](problem, x0, tol=self.tol,
-                                                   max_iter=self.max_iter,
-                                                   verbose=self.verbose)
+            if l1 > 0:
+                solve = (solvers_l1.prox_newton if solver == "prox-newton"
+                         else solvers_l1.owlqn)
+                result = solve(problem, x0, l1=l1, tol=self.tol, max_iter=self.max_iter,
+                               verbose=self.verbose)
+            else:
+                result = solvers.SOLVERS[solver](problem, x0, tol=self.tol,
+                                                 max_iter=self.max_iter,
+                                                 verbose=self.verbose)
         except objective.NotFinite as error:
             X = problem.X
             assert_all_finite(X.data if sparse.issparse(X) else X, input_name="X",
@@ -487,9 +520,8 @@ default="auto"
             raise ValueError(f"the coefficients overflowed to NaN/inf (solver "
                              f"{self.solver_!r}): scale X (e.g. StandardScaler)")
         if not result.converged:
-            warnings.warn(sklearn_api.not_converged(self.solver_, result.n_iter,
-                                                    result.message), ConvergenceWarning,
-                          stacklevel=3)
+            warnings.warn(sklearn_api.not_converged(solver, result.n_iter, result.message),
+                          ConvergenceWarning, stacklevel=3)
         self._stats["fits"] += 1
         return result
 
@@ -563,35 +595,34 @@ default="auto"
     # ------------------------------------------------------------------ attributes
 
     def _set_attributes(self, X, target, weight, kernels, folds, paths, scores, n_iter,
-                        l1_ratios, l1_ratios_, legacy):
+                        l1_ratios, l1_ratios_, legacy, rhos):
         """scikit-learn's choice of C_, its refit and its attribute layouts."""
         classes = self.classes_
         binary = classes.size == 2
         n_classes = 1 if binary else classes.size
         keys = classes[1:] if binary else classes
-        n_folds, n_cs = scores.shape
-        n_l1 = len(l1_ratios_)
+        n_folds, n_cs, n_l1 = scores.shape
         n_features = X.shape[1]
-        # every l1_ratio is an L2 fit here: the same path for each
-        coefs_paths = np.repeat(np.moveaxis(paths, 2, 0)[:, :, :, None, :], n_l1, axis=3)
-        scores = np.repeat(scores[:, :, None], n_l1, axis=2)  # (n_folds, n_cs, n_l1)
-        n_iter = np.repeat(n_iter[None, :, :, None], n_l1, axis=3)
+        coefs_paths = np.moveaxis(paths, 3, 0)  # (rows, n_folds, n_cs, n_l1, width)
+        n_iter = n_iter[None]  # (1, n_folds, n_cs, n_l1)
 
+        # the argmax over (l1_ratio, C) in scikit-learn's order (l1_ratios outer): its ties
+        by_l1 = np.swapaxes(scores, 1, 2)  # (n_folds, n_l1, n_cs)
         if self.refit:
-            best = np.unravel_index(np.argmax(scores.sum(axis=0)), scores.shape[1:])
+            best = np.unravel_index(np.argmax(by_l1.sum(axis=0)), (n_l1, n_cs))[::-1]
             C_ = self.Cs_[best[0]]
             C_list, l1_list = [C_], [l1_ratios_[best[1]]]
             start = coefs_paths[:, :, best[0], best[1], :].mean(axis=1)  # (rows, width)
             problem = self._problem(X, target, weight, kernels)
-            problem.l2 = 1.0 / (C_ * problem.total_weight)
-            w = self._run(problem, start.ravel()).x.reshape(start.shape)
+            w = self._run(problem, start.ravel(), C_, rhos[best[1]]).x.reshape(start.shape)
             self._count(problem)
         else:  # the mean of each fold's best coefficients and C
-            flat = scores.reshape(n_folds, -1)
-            best_c, best_l1 = np.unravel_index(np.argmax(flat, axis=1), (n_cs, n_l1))
+            flat = by_l1.reshape(n_folds, -1)
+            best_l1, best_c = np.unravel_index(np.argmax(flat, axis=1), (n_l1, n_cs))
             w = np.mean([coefs_paths[:, f, best_c[f], best_l1[f], :]
                          for f in range(n_folds)], axis=0)
-            C_list, l1_list = [np.mean(self.Cs_[best_c])], [0.0]
+            C_list = [np.mean(self.Cs_[best_c])]
+            l1_list = [np.mean(np.asarray(rhos)[best_l1]) if l1_ratios is not None else 0.0]
 
         self.coef_ = w[:, :n_features].astype(X.dtype)
         self.intercept_ = (w[:, -1].astype(X.dtype) if self.fit_intercept
