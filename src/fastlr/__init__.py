@@ -46,6 +46,7 @@ __all__ = [
     "get_num_threads",
     "implementations",
     "initialize_with_zeros",
+    "l1_path",
     "model",
     "optimize",
     "predict",
@@ -56,8 +57,10 @@ __all__ = [
 ]
 
 
-#: the estimators, each imported (with scikit-learn) the first time it is asked for
-_ESTIMATORS = {"LogisticRegression": "fastlr.estimator", "LogisticRegressionCV": "fastlr.cv"}
+#: the estimators (and the L1 path), each imported (with scikit-learn) the first time it is
+#: asked for
+_ESTIMATORS = {"LogisticRegression": "fastlr.estimator", "LogisticRegressionCV": "fastlr.cv",
+               "l1_path": "fastlr.path"}
 
 
 def __getattr__(name):
