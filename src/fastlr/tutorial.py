@@ -6,6 +6,7 @@ cat classifier trained with every implementation fastlr has here.
     python -m fastlr.tutorial                     # synthetic cat-size data
     python -m fastlr.tutorial path/to/data        # the course's train/test_catvnoncat.h5
     python -m fastlr.tutorial --size 500x200      # a quick look
+    python -m fastlr.tutorial --plot-costs costs.png   # also the course's learning curves
     python -m fastlr.tutorial --help
 
 Part 1 — the beginner's path, NumPy only, in the lecture's order and notation (``w`` of
@@ -19,9 +20,15 @@ pass) three ways,
 3. **no loop** — whole arrays (``Z = wᵀX + b``, ``A = σ(Z)``, ``dZ = A − Y``,
    ``dw = X dZᵀ / m``, ``db = ΣdZ / m``).
 
-Each is called once to warm up, then timed; the row printed is the median of the timed
-calls (as many as fit in ``--slow-seconds``, at least one), with one ratio: × faster than
-the lecture's loop. Part 2 ("going further") trains the course's model (zeros, gradient
+Each is timed as the best of repeated calls (as many as fit in ``--slow-seconds``, at least
+two; at most 50), with one ratio: × faster than the lecture's loop. BLAS runs on one thread
+meanwhile (threadpoolctl): the point is the interpreter, and on a shared machine a BLAS
+thread that loses its core to other work can slow a step down many times (on a 2-core AMD
+EPYC, Zen 3, with other work running, the one-loop step took 1.6 s instead of a few ms in 2
+runs of 3 with BLAS on two threads, never with one). When other processes used the cores
+while it measured, the tutorial says so. ``--plot-costs PNG`` draws the course's learning
+curves: 1500 iterations from zeros at learning rates 0.01, 0.001 and 0.0001, the cost every
+100 iterations. Part 2 ("going further") trains the course's model (zeros, gradient
 descent, learning rate 0.005) with every implementation — pure Python, NumPy, Numba, Cython,
 their loop, vectorized and fused variants — and prints each row as soon as it is measured.
 The interpreted implementations cost seconds per iteration at this size: they train only
@@ -31,7 +38,6 @@ the iterations that fit in ``--slow-seconds``, and say so.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import textwrap
 import time
@@ -39,7 +45,7 @@ import time
 import numpy as np
 
 import fastlr
-from fastlr import bench, registry
+from fastlr import bench, lesson, registry
 from fastlr._install import pip_install
 from fastlr.backends import numpy_
 from fastlr.backends.python_ import loss, sigmoid  # the stable scalar forms
@@ -85,7 +91,8 @@ def no_loop(w, b, X, Y):
     m = X.shape[1]
     Z = np.dot(w.T, X) + b
     A = numpy_.sigmoid(Z)
-    cost = float(np.sum(np.logaddexp(0.0, Z) - Y * Z)) / m  # the stable -[y log a + ...]
+    # the stable -[y log a + (1 - y) log(1 - a)]: the terms that cancel grouped first
+    cost = float(np.sum((np.maximum(Z, 0.0) - Y * Z) + np.log1p(np.exp(-np.abs(Z))))) / m
     dZ = A - Y
     return np.dot(X, dZ.T) / m, float(np.sum(dZ)) / m, cost
 
@@ -110,31 +117,36 @@ def timed(function, *args):
     return result, time.perf_counter() - start
 
 
-def median_time(function, args, budget):
-    """``(result, median seconds)``: one warm-up call, then as many timed calls as fit in
-    ``budget`` seconds (1 to 7)."""
-    result, first = timed(function, *args)
-    calls = max(1, min(7, int(budget / max(first, 1e-9))))
-    return result, statistics.median(timed(function, *args)[1] for _ in range(calls))
-
-
 def fmt(seconds):
     return bench.format_time(seconds)
 
 
+def busy_note(load) -> None:
+    """Print :meth:`fastlr.lesson.LoadWatch.warning`, if any, as the tutorial's note."""
+    warning = load.warning()
+    if warning:
+        print(textwrap.fill(warning, width=WIDTH, initial_indent="  ",
+                            subsequent_indent="    "))
+
+
 def part1(X, Y, slow_seconds):
     print(f"Part 1 — one propagate (forward + backward pass), NumPy only, X {X.shape}")
-    print("(median of repeated calls after a warm-up)\n")
     w, b = np.full((X.shape[0], 1), 0.001), 0.0
     steps = [("two loops: examples × features (the lecture's loop)", two_loops),
              ("one loop: examples; features as np.dot", one_loop),
              ("no loop: whole arrays (vectorized)", no_loop)]
     results = []
-    for label, function in steps:
-        (dw, db, cost), seconds = median_time(function, (w, b, X, Y), slow_seconds)
-        results.append((label, seconds, dw, cost))
-        ratio = results[0][1] / seconds
-        print(f"  {label:<54} {fmt(seconds):>10}  {ratio:>7.0f}× faster", flush=True)
+    with lesson.LoadWatch() as load, lesson.one_blas_thread() as pinned:
+        print("(the best of repeated calls; " + (
+            "BLAS on one thread: the point is the interpreter)\n" if pinned else
+            "BLAS threads not limited: install threadpoolctl to pin them)\n"))
+        for label, function in steps:
+            (dw, db, cost), seconds, _ = lesson.best_time(function, w, b, X, Y,
+                                                          budget=slow_seconds)
+            results.append((label, seconds, dw, cost))
+            ratio = results[0][1] / seconds
+            print(f"  {label:<54} {fmt(seconds):>10}  {ratio:>7.0f}× faster", flush=True)
+    busy_note(load)
     agree = max(np.max(np.abs(dw - results[0][2])) for _, _, dw, _ in results)
     print(f"\n  All three give the same cost ({results[-1][3]:.6f}) and gradient (largest")
     print(f"  difference in dw: {agree:.1e}). The loop over features costs an interpreter")
@@ -163,6 +175,30 @@ def part2(X_train, Y_train, X_test, Y_test, iterations, learning_rate, slow_seco
     print("  " + "-" * (len(header) - 2), flush=True)
     rows, notes = [], []
     w0 = np.zeros((X_train.shape[0], 1))
+    with lesson.LoadWatch() as load:
+        rows = _train_each(X_train, Y_train, X_test, Y_test, iterations, learning_rate,
+                           slow_seconds, w0, notes)
+    if any(name == "python vectorized" for name, _, _ in rows):
+        notes.append("python vectorized is the lecture's whole-array steps written with lists "
+                     "and comprehensions: vectorized in form, but every element still goes "
+                     "through the interpreter — not vectorization")
+    for note in notes:
+        print(textwrap.fill(f"Note — {note}.", width=WIDTH, initial_indent="  ",
+                            subsequent_indent="    "))
+    busy_note(load)
+    full = [row for row in rows if row[1] == iterations]
+    if full:
+        fastest = min(full, key=lambda row: row[2])
+        print(f"\n  Fastest full training: {fastest[0]}, {fmt(fastest[2])}. Every")
+        print("  implementation runs the same gradient descent: after the same number of")
+        print("  iterations the same cost (up to rounding). Only the time differs.")
+    return rows
+
+
+def _train_each(X_train, Y_train, X_test, Y_test, iterations, learning_rate, slow_seconds, w0,
+                notes):
+    """Part 2's rows ``(name, iterations, seconds)``, each printed as it is measured."""
+    rows = []
     for info in fastlr.implementations():
         name = f"{info.backend} {info.variant}"
         if not info.available:
@@ -189,19 +225,6 @@ def part2(X_train, Y_train, X_test, Y_test, iterations, learning_rate, slow_seco
         rows.append((name, n, seconds))
         print(f"  {name:<19}{n:>11}{fmt(seconds):>10}{fmt(seconds / n):>11}{cost:>9.4f}"
               f"{train_accuracy:>7.1f}%{test_accuracy:>7.1f}%", flush=True)
-    if any(name == "python vectorized" for name, _, _ in rows):
-        notes.append("python vectorized is the lecture's whole-array steps written with lists "
-                     "and comprehensions: vectorized in form, but every element still goes "
-                     "through the interpreter — not vectorization")
-    for note in notes:
-        print(textwrap.fill(f"Note — {note}.", width=WIDTH, initial_indent="  ",
-                            subsequent_indent="    "))
-    full = [row for row in rows if row[1] == iterations]
-    if full:
-        fastest = min(full, key=lambda row: row[2])
-        print(f"\n  Fastest full training: {fastest[0]}, {fmt(fastest[2])}. Every")
-        print("  implementation runs the same gradient descent: after the same number of")
-        print("  iterations the same cost (up to rounding). Only the time differs.")
     return rows
 
 
@@ -227,6 +250,54 @@ def plot_steps(steps, path):
                   f"  {fmt(value)}, {seconds[0] / value:.0f}× faster", va="center")
     axes.set_xlim(min(seconds) / 3, max(seconds) * 60)
     axes.set_title("NumPy, one forward + backward pass")
+    figure.tight_layout()
+    print(f"wrote {plotting.save(figure, path, dpi=120)}")
+    return 0
+
+
+#: the course's learning-rate comparison: 1500 iterations from zeros at each rate
+LEARNING_RATES = (0.01, 0.001, 0.0001)
+CURVE_ITERATIONS = 1500
+
+
+def learning_curves(X_train, Y_train, X_test, Y_test, rates=LEARNING_RATES,
+                    iterations=CURVE_ITERATIONS):
+    """``{rate: costs}``: the course's model trained from zeros at each learning rate (the
+    fastest implementation here), the cost every 100 iterations; each printed with its
+    accuracies."""
+    print(f"The course's learning curves: {iterations} iterations from zeros, the cost every "
+          "100")
+    curves = {}
+    for rate in rates:
+        params, _, costs = fastlr.optimize(np.zeros((X_train.shape[0], 1)), 0.0, X_train,
+                                           Y_train, iterations, rate)
+        w, b = params["w"], params["b"]
+        train_accuracy = fastlr.accuracy(fastlr.predict(w, b, X_train), Y_train)
+        test_accuracy = fastlr.accuracy(fastlr.predict(w, b, X_test), Y_test)
+        print(f"  learning rate {rate:<7}  cost {costs[0]:.4f} → {costs[-1]:.4f}  train "
+              f"{train_accuracy:.1f} %  test {test_accuracy:.1f} %", flush=True)
+        curves[rate] = costs
+    return curves
+
+
+def plot_costs(curves, path, title="the course's learning curves"):
+    """The learning curves ``{rate: costs}`` (costs every 100 iterations), as the course
+    plots them: one line per learning rate (matplotlib imported here)."""
+    from fastlr.bench import plotting
+
+    try:
+        figure = plotting.new_figure(figsize=(6.4, 3.6))
+    except ImportError:
+        print(f"--plot-costs needs matplotlib: {pip_install('bench')}", file=sys.stderr)
+        return 1
+    axes = figure.subplots()
+    for rate, costs in curves.items():
+        axes.plot([100 * k for k in range(len(costs))], costs, marker=".",
+                  label=f"learning rate {rate}")
+    axes.set_xlabel("iterations")
+    axes.set_ylabel("cost J")
+    axes.set_title(title)
+    axes.legend()
     figure.tight_layout()
     print(f"wrote {plotting.save(figure, path, dpi=120)}")
     return 0
@@ -260,9 +331,14 @@ def main(argv=None) -> int:
                         help="default 0.005, the course's")
     parser.add_argument("--slow-seconds", type=float, default=5.0,
                         help="seconds each interpreted implementation may train for "
-                             "(default 5: a few iterations)")
+                             "(default 5: a few iterations), and each step of Part 1 may be "
+                             "timed for (at least two calls)")
     parser.add_argument("--plot", default=None, metavar="PNG",
                         help="also draw Part 1 as a bar chart into this file (matplotlib)")
+    parser.add_argument("--plot-costs", default=None, metavar="PNG",
+                        help="also train the course's model at learning rates 0.01, 0.001 and "
+                             "0.0001 (1500 iterations each) and draw its learning curves, the "
+                             "cost every 100 iterations, into this file (matplotlib)")
     parser.add_argument("--part1-only", action="store_true",
                         help="stop after Part 1 (the beginner's three steps)")
     parser.add_argument("--size", default=None, metavar="N_XxM",
@@ -290,6 +366,12 @@ def main(argv=None) -> int:
     steps = part1(X_train, Y_train, args.slow_seconds)
     if args.plot and plot_steps(steps, args.plot):
         return 1
+    if args.plot_costs:
+        curves = learning_curves(X_train, Y_train, X_test, Y_test)
+        what = "the course's cat data" if args.data and not args.size else "synthetic data"
+        if plot_costs(curves, args.plot_costs, f"learning curves, {what}"):
+            return 1
+        print()
     if args.part1_only:
         return 0
     rows = part2(X_train, Y_train, X_test, Y_test, args.iterations, args.learning_rate,
