@@ -222,7 +222,7 @@ def test_report_text_states_the_ratios_in_words():
     text = bench.format_report(report)
     assert "1000×" in text and "2000×" in text and "0.5×" in text and "0.33×" in text
     assert "loop time ÷ vectorized time" in text
-    assert "Fastest here: numba fused (fastest path), 500 µs per call, 2000× faster" in text
+    assert "Fastest here: numba fused (one pass), 500 µs per call, 2000× faster" in text
     numpy_row = next(line for line in text.splitlines() if line.startswith("numpy "))
     assert numpy_row.split()[-1] == "1000×"
     assert json.loads(json.dumps(report)) == report  # serializable as it is

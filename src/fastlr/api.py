@@ -5,7 +5,7 @@ with labels 0/1, ``w`` of shape (n_x, 1) and ``b`` a scalar. ``backend`` is one 
 ``"auto"`` (the fastest available; see :func:`fastlr.fastest`), ``"python"``, ``"numpy"``,
 ``"numba"``, ``"cython"``; ``variant`` is ``"loop"`` (the lecture's explicit for-loop),
 ``"vectorized"`` (the lecture's whole-array form), ``"fused"`` (the compiled backends'
-fastest path) or ``"auto"`` (the default: the fastest; see :func:`fastlr.get`).
+one pass over X) or ``"auto"`` (the default: the fastest; see :func:`fastlr.get`).
 """
 
 from __future__ import annotations

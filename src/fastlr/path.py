@@ -33,7 +33,7 @@ DECADES = 3.0
 class Path:
     """What :func:`l1_path` returns, one entry per ``C`` (in the order of ``Cs``).
 
-    Attributes
+    Parameters
     ----------
     Cs : ndarray of shape (n_Cs,)
         The values of ``C``, increasing.

@@ -26,7 +26,8 @@ from fastlr.course import Implementation
 BACKENDS: dict[str, Backend] = {backend.name: backend for backend in DESCRIPTORS}
 
 #: ``loop`` and ``vectorized`` are the lecture's two forms (DESIGN.md section 2), in every
-#: backend; ``fused`` is the compiled backends' fastest path: one multi-threaded pass over X.
+#: backend; ``fused`` is the compiled backends' one multi-threaded pass over X (the fastest
+#: where reading X is the cost; ``fastlr bench`` says where it is).
 VARIANTS = ("loop", "vectorized", "fused")
 
 #: every (backend, variant) pair fastlr implements, listed by implementations()
