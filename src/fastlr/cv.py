@@ -92,10 +92,10 @@ class LogisticRegressionCV(LogisticRegression):
     coefficients; with ``refit=True`` the final fit on all the data starts from the mean
     of the folds' coefficients at the best ``C``, as scikit-learn's does. Each
     ``l1_ratio`` has its own path, from zeros at the first ``C``; a point with
-    ``l1_ratio > 0`` is fitted by the L1 solver (``solver_``: proximal Newton for two
-    classes, whose working sets keep each fit to the features its KKT conditions call for,
-    warm-started from the previous ``C``'s; OWL-QN for more), one with ``l1_ratio = 0`` by
-    the smooth solver ``solver="auto"`` would choose.
+    ``l1_ratio > 0`` is fitted by the L1 solver (``solver_``: proximal Newton, whose
+    working sets keep each fit to the features its KKT conditions call for, warm-started
+    from the previous ``C``'s), one with ``l1_ratio = 0`` by the smooth solver
+    ``solver="auto"`` would choose.
 
     Parameters
     ----------
