@@ -294,11 +294,11 @@ def test_without_refit_the_l1_ratio_is_the_folds_mean(binary):
 
 @pytest.mark.parametrize("l1_ratios", [(1.0, 2.0), (-0.5,)])
 def test_l1_ratios_out_of_range(binary, l1_ratios):
-    with pytest.raises(ValueError, match="l1_ratios must be a list of numbers between 0 and"):
+    with pytest.raises(ValueError, match="l1_ratios must be an array-like of numbers between"):
         quiet(l1_ratios=l1_ratios).fit(*binary)
 
 
-@pytest.mark.parametrize("solver", ["sag", "saga", "liblinear"])
+@pytest.mark.parametrize("solver", ["sag", "liblinear"])
 def test_refused_solvers(binary, solver):
     with pytest.raises(ValueError, match="not available in fastlr"):
         quiet(solver=solver).fit(*binary)

@@ -79,8 +79,9 @@ def test_l1_takes_the_l1_solvers_and_the_smooth_solvers_say_so(imbalanced, solve
 def test_scikit_learns_solver_names(imbalanced):
     X, y = imbalanced
     assert LR(solver="newton-cholesky").fit(X, y).solver_ == "newton-cg"
-    for name, equivalent in [("sag", "lbfgs"), ("saga", "OWL-QN"),
-                             ("liblinear", "penalizes the intercept")]:
+    assert LR(solver="saga").fit(X, y).solver_ == LR().fit(X, y).solver_
+    assert LR(solver="saga", l1_ratio=1.0).fit(X, y).solver_ == "prox-newton"
+    for name, equivalent in [("sag", "lbfgs"), ("liblinear", "penalizes the intercept")]:
         with pytest.raises(ValueError, match=f"solver='{name}' is not available.*{equivalent}"):
             LR(solver=name).fit(X, y)
     with pytest.raises(ValueError, match="supports only dual=False"):

@@ -30,7 +30,7 @@ from __future__ import annotations
 import inspect
 import time
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
@@ -273,9 +273,10 @@ class LogisticRegressionCV(LogisticRegression):
         l1_ratios_ = [None] if l1_ratios is None else list(l1_ratios)
         if not l1_ratios_:
             raise ValueError(f"l1_ratios must not be empty; got (l1_ratios={l1_ratios!r})")
-        if any(r is None or not 0 <= r <= 1 for r in l1_ratios_) and l1_ratios is not None:
-            raise ValueError("l1_ratios must be a list of numbers between 0 and 1; got "
-                             f"(l1_ratios={l1_ratios!r})")
+        if penalty == "elasticnet" and (l1_ratios is None or any(
+                not isinstance(r, Real) or not 0 <= r <= 1 for r in l1_ratios_)):
+            raise ValueError("l1_ratios must be an array-like of numbers between 0 and 1; "
+                             f"got (l1_ratios={l1_ratios!r})")
         return l1_ratios, l1_ratios_, penalty
 
     def _rhos(self, l1_ratios_, penalty):

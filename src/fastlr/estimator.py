@@ -96,8 +96,9 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, ClassifierMixin
         the optimum, lbfgs 2.1 s; movielens: 0.37 s against 1.7 s). ``"gd"``: the lecture's
         fixed-step gradient descent (``learning_rate``, ``max_iter`` steps, no stopping
         test; with ``C=np.inf`` it is the course's model). ``"newton-cholesky"``:
-        scikit-learn's name, fastlr's newton-cg; ``"sag"``, ``"saga"``, ``"liblinear"``
-        are refused with the equivalent named (:mod:`fastlr.sklearn_api`). With
+        scikit-learn's name, fastlr's newton-cg; ``"saga"``: scikit-learn's name, fastlr's
+        ``"auto"`` (the same objective, any penalty); ``"sag"`` and ``"liblinear"`` are
+        refused with the equivalent named (:mod:`fastlr.sklearn_api`). With
         ``l1_ratio > 0`` (:mod:`fastlr.solvers_l1`): ``"prox-newton"``, proximal Newton
         with working sets, which ``"auto"`` takes for an X in memory, two classes or more
         (the one-hot flights table: 78 ms to the optimum, OWL-QN 1.0 s; dense 100 000 ×
@@ -397,8 +398,11 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, ClassifierMixin
             raise ValueError("solver='newton-gram' needs two classes and an L2 penalty; got "
                              f"{self.classes_.size} classes, C={self.C!r}: use "
                              "solver='newton-cg' or 'auto'")
-        if penalty in ("l1", "elasticnet"):
+        if penalty in ("l1", "elasticnet") and (self._l1_ratio(penalty) > 0
+                                                or solver in sklearn_api.L1_SOLVERS):
             return self._choose_l1_solver(X, solver, binary)
+        if penalty == "elasticnet":  # l1_ratio = 0: the L2 penalty, the smooth solvers
+            penalty = "l2"
         if solver != "auto":
             return solver
         n_samples, n_features = X.shape

@@ -9,11 +9,12 @@ accepted with a FutureWarning. fastlr follows the same rules with the same warni
 Solver names (the choice): fastlr's own are ``"auto"``, ``"lbfgs"``, ``"newton-cg"``,
 ``"newton-gram"`` and ``"gd"``. scikit-learn's ``"newton-cholesky"`` minimizes the same
 objective by Newton's method: it is accepted as a name for fastlr's Newton solver
-(``"newton-cg"``; ``solver_`` says what ran). ``"sag"``, ``"saga"`` and ``"liblinear"``
-are refused with the equivalent named: sag/saga reach the same L2 optimum as fastlr's
-solvers do (for L1 and elastic net, ``l1_ratio > 0``, fastlr's solvers are proximal
-Newton and OWL-QN, :mod:`fastlr.solvers_l1`); liblinear penalizes the intercept
-(``intercept_scaling``), another objective.
+(``"newton-cg"``; ``solver_`` says what ran). ``"saga"`` — scikit-learn's solver for every
+penalty, L1 and elastic net included — is accepted as a name for ``"auto"``: the same
+objective, minimized by fastlr's choice (for ``l1_ratio > 0`` proximal Newton,
+:mod:`fastlr.solvers_l1`; ``solver_`` says which). ``"sag"`` and ``"liblinear"`` are
+refused with the equivalent named: sag reaches the same L2 optimum as fastlr's solvers;
+liblinear penalizes the intercept (``intercept_scaling``), another objective.
 """
 
 from __future__ import annotations
@@ -23,13 +24,11 @@ import warnings
 import numpy as np
 
 #: scikit-learn's solver names that fastlr takes as names for one of its own
-ALIASES = {"newton-cholesky": "newton-cg"}
+ALIASES = {"newton-cholesky": "newton-cg", "saga": "auto"}
 #: scikit-learn's solver names that fastlr refuses, with why and what to use instead
 REFUSED = {
     "sag": "fastlr has no stochastic average gradient; solver='auto', 'lbfgs' or "
            "'newton-cg' reach the same L2 optimum",
-    "saga": "fastlr has no SAGA; solver='auto' reaches the same optimum (for L1 and elastic "
-            "net, l1_ratio > 0, it is fastlr's OWL-QN)",
     "liblinear": "liblinear penalizes the intercept (intercept_scaling), another objective; "
                  "fastlr's solver='auto', 'lbfgs' or 'newton-cg' minimize scikit-learn's "
                  "objective of its other solvers (with fit_intercept=False the two agree)",
@@ -126,6 +125,9 @@ def not_converged(solver_name: str, n_iter: int, reason: str, asked: str = "") -
     """The ConvergenceWarning's text, in scikit-learn's words ("… failed to converge …
     Increase the number of iterations"; asked for as ``"newton-cholesky"``: that solver's
     "Newton solver did not converge after N iterations")."""
+    if asked == "saga":  # scikit-learn's saga's words
+        return (f"The max_iter was reached which means the coef_ did not converge ({solver_name} "
+                f"after {n_iter} iterations: {reason or 'tol not met'})")
     if asked == "newton-cholesky":
         return (f"Newton solver did not converge after {n_iter} iterations ({solver_name}: "
                 f"{reason or 'tol not met'}). Increase the number of iterations (max_iter) "

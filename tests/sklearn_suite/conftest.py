@@ -3,11 +3,16 @@
 is skipped (each with its reason) and what is a known failure (``xfail(strict=True)``,
 reported: a fix makes it XPASS, which fails, so the entry must then be removed).
 
-The skip list names only what fastlr does not have on purpose: L1 and elastic net by saga
-or liblinear, or in a CV path (a later issue), the solvers it refuses
-(fastlr.sklearn_api.REFUSED, with their reasons), array-API
-namespaces that are not installed, and scikit-learn's private helpers (not estimator
-behaviour). Any other failure is a finding: KNOWN_FAILURES, never SKIP.
+The skip list names only what fastlr does not have, or does otherwise, on purpose: the
+solvers it refuses (fastlr.sklearn_api.REFUSED, with their reasons; ``saga`` is a name for
+fastlr's ``auto``, so the L1 and elastic-net tests run), sparse X with int64 indices
+(taken by every fastlr solver), array-API namespaces that are not installed, and
+scikit-learn's private helpers (not estimator behaviour). Any other failure is a finding:
+KNOWN_FAILURES, never SKIP.
+
+Warnings are errors here as in the rest of fastlr's suite, except scikit-learn's own
+"Inconsistent values: penalty=… with l1_ratio=…" UserWarning, which its tests provoke and
+its own configuration (only DeprecationWarning and FutureWarning as errors) lets pass.
 """
 
 import importlib.util
@@ -20,9 +25,9 @@ from fastlr.sklearn_api import REFUSED
 
 HERE = Path(__file__).resolve().parent
 
-L1 = ("L1 / elastic net through scikit-learn's saga or liblinear (refused: fastlr's L1 "
-      "solver is OWL-QN, solver='auto'), or LogisticRegressionCV's l1_ratios (no L1 path "
-      "yet)")
+LARGE_SPARSE = ("fastlr takes a sparse X with int64 indices with every solver (its "
+                "kernels read int32 and int64 indices each as they are); scikit-learn's saga "
+                "refuses it, and the test expects that ValueError")
 PRIVATE = ("scikit-learn's private helper ({}), not estimator behaviour: fastlr has no "
            "equivalent to replace it with")
 
@@ -48,29 +53,17 @@ SKIP = {
     "test_check_solver_option": refused("liblinear", "sag"),
     "test_liblinear_dual_random_state": refused("liblinear"),
     "test_logistic_cv": refused("liblinear"),
-    "test_multinomial_cv_iris": refused("sag", "saga"),
+    "test_multinomial_cv_iris": refused("sag"),
     "test_sample_and_class_weight_equivalence_liblinear": refused("liblinear"),
     "test_liblinear_decision_function_zero": refused("liblinear"),
-    "test_logistic_regression_cv_refit": refused("saga"),
-    "test_saga_vs_liblinear": refused("saga", "liblinear"),
+    "test_saga_vs_liblinear": refused("liblinear"),
+    "test_logreg_l1": refused("liblinear"),
+    "test_liblinear_not_stuck": refused("liblinear"),
+    "test_large_sparse_matrix[solver=saga]": LARGE_SPARSE,
     "test_warm_start_converge_LR": refused("sag"),
     "test_logisticregression_liblinear_sample_weight": refused("liblinear"),
     "test_liblinear_with_large_values": refused("liblinear"),
     "test_liblinear_multiclass_raises": refused("liblinear"),
-    "test_lr_penalty_l1ratio_incompatible": refused("saga"),
-    # L1 and elastic net (all of these also need saga or liblinear)
-    "test_logreg_l1": L1,
-    "test_elastic_net_coeffs": L1,
-    "test_elastic_net_l1_l2_equivalence": L1,
-    "test_elastic_net_vs_l1_l2": L1,
-    "test_LogisticRegression_elastic_net_objective": L1,
-    "test_LogisticRegressionCV_GridSearchCV_elastic_net": L1,
-    "test_LogisticRegressionCV_no_refit": L1,
-    "test_LogisticRegressionCV_elasticnet_attribute_shapes": L1,
-    "test_l1_ratio_non_elasticnet": L1,
-    "test_elastic_net_versus_sgd": L1,
-    "test_scores_attribute_layout_elasticnet": L1,
-    "test_liblinear_not_stuck": L1,
     # scikit-learn's private helpers
     "test_consistency_path": PRIVATE.format("_logistic_regression_path"),
     "test_logistic_regression_path_convergence_fail": PRIVATE.format(
@@ -98,6 +91,13 @@ SKIP_PARAMS = [
 #: (reported; xfail(strict=True) keeps the suite green until each is fixed)
 #: (keys as SKIP's)
 KNOWN_FAILURES = {
+    # tol=1e-3 for saga: fastlr's tol bounds the KKT violation (gradient units, as
+    # scikit-learn's lbfgs's tol), looser at 1e-3 than saga's coefficient-change criterion:
+    # LogisticRegressionCV's warm-started fits and cross_val_score's cold ones stop up to
+    # 2.3e-4 apart in mean log-loss (the test allows 1.7e-4); at tol=1e-6, 5e-7 apart
+    "test_scores_attribute_layout_elasticnet": (
+        "tol=1e-3 bounds the KKT violation, looser than saga's criterion: CV and "
+        "cross_val_score scores 2.3e-4 apart (1.7e-4 allowed)", AssertionError),
     # scikit-learn's newton-cholesky falls back to lbfgs (LinAlgWarning) when the Hessian
     # is singular (10 samples × 20 features, C=1e30) and then reports lbfgs's n_iter_ and
     # "lbfgs failed to converge"; fastlr's newton-cg runs on: n_iter_ 10, lbfgs's 13
@@ -165,6 +165,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if Path(item.path).resolve().parent != HERE:
             continue  # this hook sees the whole session's items
+        item.add_marker(pytest.mark.filterwarnings(
+            "default:Inconsistent values.*penalty is deprecated:UserWarning"))
         reason = _skip_reason(item)
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
