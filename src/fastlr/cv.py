@@ -499,10 +499,9 @@ class LogisticRegressionCV(LogisticRegression):
         limiter = threads.limit_blas(1) if binary else None
         try:
             if l1 > 0:
-                solve = (solvers_l1.prox_newton if solver == "prox-newton"
-                         else solvers_l1.owlqn)
-                result = solve(problem, x0, l1=l1, tol=self.tol, max_iter=self.max_iter,
-                               verbose=self.verbose)
+                result = solvers_l1.SOLVERS[solver](problem, x0, l1=l1, tol=self.tol,
+                                                    max_iter=self.max_iter,
+                                                    verbose=self.verbose)
             else:
                 result = solvers.SOLVERS[solver](problem, x0, tol=self.tol,
                                                  max_iter=self.max_iter,

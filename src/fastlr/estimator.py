@@ -428,10 +428,10 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, ClassifierMixin
 
     def _solve(self, problem, x0, penalty):
         if self.solver_ in sklearn_api.L1_SOLVERS:  # λ ρ, with λ = 1 / (C Σ s) = scale / C
-            solve = solvers_l1.prox_newton if self.solver_ == "prox-newton" else \
-                solvers_l1.owlqn
-            return solve(problem, x0, l1=self._l1_ratio(penalty) * problem.scale / self.C,
-                         tol=self.tol, max_iter=self.max_iter, verbose=self.verbose)
+            l1 = self._l1_ratio(penalty) * problem.scale / self.C
+            return solvers_l1.SOLVERS[self.solver_](problem, x0, l1=l1, tol=self.tol,
+                                                    max_iter=self.max_iter,
+                                                    verbose=self.verbose)
         if self.solver_ == "gd":
             return solvers.gd(problem, x0, learning_rate=self.learning_rate,
                               max_iter=self.max_iter, verbose=self.verbose)

@@ -124,7 +124,7 @@ def l1_path(X, y, Cs=20, *, l1_ratio=1.0, fit_intercept=True, tol=1e-4, max_iter
     x = _intercepts_only(problem, rows)
     Cs = _grid(problem, x, Cs, float(l1_ratio), total)
     estimator.solver_ = estimator._choose_l1_solver(X, solver, rows == 1)
-    solve = solvers_l1.prox_newton if estimator.solver_ == "prox-newton" else solvers_l1.owlqn
+    solve = solvers_l1.SOLVERS[estimator.solver_]
     width = problem.size // rows
     n_features = X.shape[1]
     coef = np.empty((Cs.size, rows, n_features), dtype=X.dtype)

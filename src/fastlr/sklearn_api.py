@@ -23,6 +23,8 @@ import warnings
 
 import numpy as np
 
+from fastlr import solvers_l1
+
 #: scikit-learn's solver names that fastlr takes as names for one of its own
 ALIASES = {"newton-cholesky": "newton-cg", "saga": "auto"}
 #: scikit-learn's solver names that fastlr refuses, with why and what to use instead
@@ -74,7 +76,7 @@ def penalty(estimator) -> str | None:
 
 
 #: fastlr's solvers for L1 and elastic net (l1_ratio > 0): :mod:`fastlr.solvers_l1`
-L1_SOLVERS = ("owl-qn", "prox-newton")
+L1_SOLVERS = tuple(solvers_l1.SOLVERS)
 
 
 def check_penalty(chosen: str | None, solver_name: str) -> None:

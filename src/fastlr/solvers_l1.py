@@ -311,3 +311,8 @@ def _two_loop(v, pairs):
     for (s, y, sy), a in zip(pairs, reversed(coefficients)):
         q += (a - float(y @ q) / sy) * s
     return q
+
+
+#: the L1 and elastic-net solvers by name (scikit-learn's ``solver``), as
+#: :data:`fastlr.solvers.SOLVERS` for the smooth ones
+SOLVERS = {"owl-qn": owlqn, "prox-newton": prox_newton}
